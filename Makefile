@@ -1,0 +1,54 @@
+# kontor: `make run` starts the API on an embedded PostgreSQL; `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+RUN_STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck imports unit fuzz soak bench verify migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/kontor serve
+
+migrate: $(RUN_STAMP)
+	$(BIN)/kontor migrate
+
+verify: $(RUN_STAMP)
+	$(BIN)/kontor verify
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit -q
+
+test: lint typecheck imports
+	$(BIN)/pytest -q -p no:cacheprovider
+
+soak: $(STAMP)
+	KONTOR_SOAK=1 $(BIN)/pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .kontor .pytest_cache .mypy_cache .ruff_cache

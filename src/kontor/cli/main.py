@@ -1,0 +1,79 @@
+"""The ``kontor`` command."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+
+import typer
+
+from kontor import __version__, bootstrap
+from kontor.config import load
+
+app = typer.Typer(
+    help="kontor: a double-entry core-banking ledger with a Midaz-compatible API.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve() -> None:
+    """Start the API (embedded PostgreSQL unless DATABASE_URL is set). Ctrl-C stops both."""
+    import uvicorn
+
+    started = time.perf_counter()
+    settings = load()
+    _logging(settings.log_level)
+    database = bootstrap.resolve_database(settings)
+    try:
+        applied = bootstrap.apply_migrations(database.url)
+        os.environ["DATABASE_URL"] = database.url
+        where = "embedded PostgreSQL in " + str(settings.data_dir) if database.server else "DATABASE_URL"
+        base = f"http://{settings.host}:{settings.port}"
+        typer.echo(f"kontor {__version__} on {where} ({applied} migrations applied)")
+        typer.echo(f"  API:  {base}/v1")
+        typer.echo(f"  docs: {base}/v1/docs  (OpenAPI: {base}/v1/openapi.json)")
+        logging.getLogger("kontor").info("start-up before serving took %.0f ms", (time.perf_counter() - started) * 1000)
+        uvicorn.run(
+            "kontor.api.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
+    finally:
+        database.stop()
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Apply pending schema migrations and exit."""
+    settings = load()
+    _logging(settings.log_level)
+    database = bootstrap.resolve_database(settings)
+    try:
+        typer.echo(f"{bootstrap.apply_migrations(database.url)} migrations applied")
+    finally:
+        database.stop()
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings."""
+    for field in dataclasses.fields(load()):
+        typer.echo(f"{field.name} = {getattr(load(), field.name)!r}")
+
+
+if __name__ == "__main__":
+    app()

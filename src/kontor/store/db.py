@@ -1,0 +1,146 @@
+"""The connection pool, the unit of work, and the translation of driver failures.
+
+Everything above the store sees ``Database`` and ``Connection`` only; a database that cannot be
+reached surfaces as ``KontorError(codes.DATABASE_UNAVAILABLE)`` (503), never as a driver trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from kontor.errors import KontorError, codes, invariant
+
+Connection = asyncpg.Connection
+Record = asyncpg.Record
+
+# Failures that mean "the database is not there right now", as opposed to a bad statement.
+_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unreachable (answered 503), not that a query failed."""
+    if isinstance(exc, asyncpg.exceptions.InterfaceError):
+        # The pool raises InterfaceError for a closed pool or a broken connection; other
+        # InterfaceErrors are programmer errors and must stay 500s.
+        text = str(exc)
+        return "closed" in text or "connection" in text
+    return isinstance(exc, _UNAVAILABLE)
+
+
+def _encode_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("jsonb", "json"):
+        await conn.set_type_codec(name, schema="pg_catalog", encoder=_encode_json, decoder=msgspec.json.decode)
+
+
+class Database:
+    """A pool of connections to one PostgreSQL database."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        connect_timeout_s: float = 5.0,
+        command_timeout_s: float = 30.0,
+    ) -> None:
+        self.url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._connect_timeout_s = connect_timeout_s
+        self._command_timeout_s = command_timeout_s
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self.url,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            timeout=self._connect_timeout_s,
+            command_timeout=self._command_timeout_s,
+            init=_init_connection,
+            max_inactive_connection_lifetime=60.0,
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection from the pool, for reads that need no transaction."""
+        async with self._translate(), self._acquire() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A unit of work: commits if the block returns, rolls back if it raises."""
+        async with self._translate(), self._acquire() as conn, conn.transaction():
+            yield conn
+
+    async def ping(self) -> float:
+        """Round-trip one query; returns its latency in milliseconds or raises 503."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with self.connection() as conn:
+            await conn.fetchval("SELECT 1")
+        return (loop.time() - started) * 1000
+
+    @contextlib.asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._pool is None:
+            await self._reopen()
+        pool = self._pool
+        invariant(pool is not None, "the pool opened without error")
+        async with pool.acquire(timeout=self._connect_timeout_s) as conn:  # type: ignore[union-attr]
+            yield conn
+
+    async def _reopen(self) -> None:
+        """Open the pool lazily: kontor starts (and answers 503) even if the database is down."""
+        with contextlib.suppress(Exception):
+            await self.close()
+        await self.open()
+
+    @contextlib.asynccontextmanager
+    async def _translate(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except KontorError:
+            raise
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise KontorError(codes.DATABASE_UNAVAILABLE) from exc
+            raise
+
+
+def unique_violation(exc: BaseException) -> str | None:
+    """The name of the unique index a statement violated, or None."""
+    if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
+        return str(exc.constraint_name or "")
+    return None
+
+
+def as_params(values: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """Split a column->value mapping into column names and positional parameters."""
+    return list(values), list(values.values())
