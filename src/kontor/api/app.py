@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         connect_timeout_s=settings.db_connect_timeout_s,
         command_timeout_s=settings.db_command_timeout_s,
     )
-    ctx = Context(db=db, settings=settings, extras={})
+    ctx = Context(db=db, settings=settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         finally:
             for hook in app.state.get("shutdown_hooks", []):
                 await hook(ctx)
+            await ctx.funnel.stop()
             await db.close()
 
     def provide_ctx() -> Context:

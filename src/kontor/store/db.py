@@ -144,3 +144,10 @@ def unique_violation(exc: BaseException) -> str | None:
 def as_params(values: dict[str, Any]) -> tuple[list[str], list[Any]]:
     """Split a column->value mapping into column names and positional parameters."""
     return list(values), list(values.values())
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A transient conflict between database transactions: the same work may simply be retried."""
+    return isinstance(
+        exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
+    )

@@ -1,0 +1,31 @@
+"""The journal's hash chain: each ledger's events form one gapless, tamper-evident sequence.
+
+``hash(n) = SHA-256(hash(n-1) || canonical(n))`` where ``canonical`` is the JSON array
+``[seq, id, event_type, subject, created_at, payload]`` with object keys sorted. The first event
+of a ledger chains from 32 zero bytes. ``kontor verify`` recomputes every link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+GENESIS = bytes(32)
+
+
+def canonical_payload(payload: Any) -> str:
+    """The one JSON text of a payload that is stored and hashed: sorted keys, no spaces."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def link(
+    prev_hash: bytes, seq: int, event_id: str, event_type: str, subject: str, created_at: str, payload_text: str
+) -> bytes:
+    """The hash of one journal row given the previous row's hash."""
+    head = json.dumps([seq, event_id, event_type, subject, created_at], separators=(",", ":"))
+    digest = hashlib.sha256(prev_hash)
+    digest.update(head.encode())
+    digest.update(b"\n")
+    digest.update(payload_text.encode())
+    return digest.digest()

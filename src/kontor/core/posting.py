@@ -1,0 +1,288 @@
+"""Posting: apply a resolved transaction to balances, all or nothing, and describe its operations.
+
+:func:`apply` checks, in this order, and the first failure answers with nothing changed:
+
+1. every leg's alias#key has a balance (422 ``0019``);
+2. then each leg in order (sources, then destinations): the balance holds the transaction's asset
+   (404 ``0034``); a source may send and a destination may receive (422 ``0024``; create, pending
+   and annotation only); a pending transaction's source is not external (422 ``0098``); the
+   balance is not internal-scope (422 ``0168``);
+3. then each leg in order moves its balance, and no balance other than an external one may end
+   with a negative ``available`` (422 ``0018``).
+
+Effects per leg of amount v (reference §3.4), for a credit-direction balance:
+
+==========  ==============================  ==============================  =====================
+action      source                          destination                     operations
+==========  ==============================  ==============================  =====================
+create      available −= v                  available += v                  DEBIT/debit, CREDIT/credit
+pending     available −= v, on_hold += v    nothing                         sources: ON_HOLD/debit
+commit      on_hold −= v                    available += v                  DEBIT/debit, CREDIT/credit
+cancel      on_hold −= v, available += v    nothing                         sources: RELEASE/credit
+annotate    nothing                         nothing                         as create, not affecting
+==========  ==============================  ==============================  =====================
+
+A debit-direction balance inverts every change to ``available``; ``on_hold`` moves the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import Enum
+
+from kontor.core.balances import (
+    CREDIT,
+    DEBIT,
+    DIRECTIONS,
+    ZERO_SNAPSHOT,
+    BalanceSettings,
+    BalanceState,
+    Snapshot,
+)
+from kontor.core.money import ZERO, exact, format_amount
+from kontor.core.plan import Side
+from kontor.core.resolve import ResolvedLeg, ResolvedTransaction
+from kontor.errors import Code, KontorError, codes, invariant
+
+__all__ = [
+    "Action",
+    "BalanceSettings",
+    "BalanceState",
+    "OperationDraft",
+    "Snapshot",
+    "apply",
+]
+
+_ENTITY = "Transaction"
+
+BalanceRef = tuple[str, str]
+
+
+class Action(Enum):
+    """What a posting does to money: see the table in this module's docstring."""
+
+    CREATE = "create"
+    PENDING = "pending"
+    COMMIT = "commit"
+    CANCEL = "cancel"
+    ANNOTATE = "annotate"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationDraft:
+    """One operation row to write: a leg's movement on its balance, with the balance before and after.
+
+    ``type`` is ``DEBIT``, ``CREDIT``, ``ON_HOLD`` or ``RELEASE``; ``direction`` is ``debit`` or
+    ``credit``. Annotation operations have ``balance_affected`` false and zeroed snapshots.
+    """
+
+    leg: ResolvedLeg
+    balance_id: str
+    account_id: str
+    alias: str
+    balance_key: str
+    asset_code: str
+    type: str
+    direction: str
+    amount: Decimal
+    before: Snapshot
+    after: Snapshot
+    balance_affected: bool
+    account_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Movement:
+    """How one leg moves a credit-direction balance: signs of the changes to available and on_hold."""
+
+    type: str
+    direction: str
+    available_sign: int
+    on_hold_sign: int
+
+
+_DEBIT = _Movement("DEBIT", DEBIT, -1, 0)
+_CREDIT = _Movement("CREDIT", CREDIT, +1, 0)
+
+# Absent pairs move nothing and write no operation: a pending or canceled transaction leaves its
+# destinations alone. Annotation borrows create's labels but never moves a balance.
+_MOVEMENTS: dict[tuple[Action, Side], _Movement] = {
+    (Action.CREATE, Side.SOURCE): _DEBIT,
+    (Action.CREATE, Side.DESTINATION): _CREDIT,
+    (Action.PENDING, Side.SOURCE): _Movement("ON_HOLD", DEBIT, -1, +1),
+    (Action.COMMIT, Side.SOURCE): _Movement("DEBIT", DEBIT, 0, -1),
+    (Action.COMMIT, Side.DESTINATION): _CREDIT,
+    (Action.CANCEL, Side.SOURCE): _Movement("RELEASE", CREDIT, +1, -1),
+    (Action.ANNOTATE, Side.SOURCE): _DEBIT,
+    (Action.ANNOTATE, Side.DESTINATION): _CREDIT,
+}
+
+# Commit and cancel settle what pending already allowed: permissions are not asked again.
+_PERMISSION_CHECKED = frozenset({Action.CREATE, Action.PENDING, Action.ANNOTATE})
+
+
+def apply(
+    tx: ResolvedTransaction, action: Action, balances: MutableMapping[BalanceRef, BalanceState]
+) -> list[OperationDraft]:
+    """Apply ``tx`` to ``balances`` (keyed by ``(alias, balance_key)``) and return its operations.
+
+    Guards the checks in this module's docstring, in that order. All or nothing: on any rejection
+    (or invariant violation) every state in ``balances`` is left exactly as it was. On success the
+    states are mutated in place and the operations come in leg order, sources first; legs of zero
+    amount, and destinations of pending and cancel, produce none.
+    """
+    _check_balanced(tx)
+    working = _working_copies(tx, balances)
+    for leg in tx.legs:
+        _check_leg(leg, working[_ref(leg)], tx.asset, action)
+    if action is Action.ANNOTATE:
+        return [_annotation(leg, working[_ref(leg)]) for leg in tx.legs if leg.amount > ZERO]
+    operations = [
+        _post(leg, working[_ref(leg)], movement)
+        for leg in tx.legs
+        if leg.amount > ZERO and (movement := _MOVEMENTS.get((action, leg.side))) is not None
+    ]
+    _write_back(working, balances)
+    return operations
+
+
+def _ref(leg: ResolvedLeg) -> BalanceRef:
+    return (leg.alias, leg.balance_key)
+
+
+def _check_balanced(tx: ResolvedTransaction) -> None:
+    """The second statement of resolve's rule: each side adds up exactly to the value."""
+    with exact():
+        sources = sum((leg.amount for leg in tx.sources), ZERO)
+        destinations = sum((leg.amount for leg in tx.destinations), ZERO)
+    invariant(all(leg.amount >= ZERO for leg in tx.legs), "a resolved leg has a negative amount")
+    invariant(sources == destinations == tx.value, "a resolved transaction does not balance")
+
+
+def _working_copies(
+    tx: ResolvedTransaction, balances: MutableMapping[BalanceRef, BalanceState]
+) -> dict[BalanceRef, BalanceState]:
+    """Copies of every balance the transaction names, so a rejection leaves the originals untouched.
+
+    Guards: every leg's alias#key has a balance (``0019``).
+    """
+    working: dict[BalanceRef, BalanceState] = {}
+    for leg in tx.legs:
+        ref = _ref(leg)
+        state = balances.get(ref)
+        if state is None:
+            raise KontorError(
+                codes.ACCOUNT_INELIGIBLE,
+                f"The transaction names {leg.alias}#{leg.balance_key}, which has no such balance.",
+                entity_type=_ENTITY,
+            )
+        invariant((state.alias, state.key) == ref, f"balance {state.ref} is filed under {ref}")
+        invariant(state.direction in DIRECTIONS, f"balance {state.ref} has direction {state.direction!r}")
+        working.setdefault(ref, replace(state))
+    return working
+
+
+def _check_leg(leg: ResolvedLeg, state: BalanceState, asset: str, action: Action) -> None:
+    """Guards the per-leg rules ``0034``, ``0024``, ``0098`` and ``0168``, in that order."""
+    if state.asset_code != asset:
+        raise _reject(codes.ASSET_CODE_NOT_FOUND, f"The balance {state.ref} holds {state.asset_code}, not {asset}.")
+    if action in _PERMISSION_CHECKED and not _allowed(state, leg.side):
+        verb = "send" if leg.side is Side.SOURCE else "receive"
+        raise _reject(codes.BALANCE_NOT_ALLOWED, f"The balance {state.ref} is not allowed to {verb}.")
+    if action is Action.PENDING and leg.side is Side.SOURCE and state.is_external:
+        raise _reject(
+            codes.EXTERNAL_PENDING_SOURCE,
+            f"The external balance {state.ref} cannot be the source of a pending transaction.",
+        )
+    if state.is_internal_scope:
+        raise _reject(
+            codes.INTERNAL_BALANCE_IN_TRANSACTION, f"The internal balance {state.ref} cannot be used in a transaction."
+        )
+
+
+def _allowed(state: BalanceState, side: Side) -> bool:
+    return state.allow_sending if side is Side.SOURCE else state.allow_receiving
+
+
+def _annotation(leg: ResolvedLeg, state: BalanceState) -> OperationDraft:
+    """An annotation records the leg without touching the balance."""
+    movement = _MOVEMENTS[(Action.ANNOTATE, leg.side)]
+    return _draft(leg, state, movement, ZERO_SNAPSHOT, ZERO_SNAPSHOT, balance_affected=False)
+
+
+def _post(leg: ResolvedLeg, state: BalanceState, movement: _Movement) -> OperationDraft:
+    """Move one balance by one leg (on the working copy) and describe the move."""
+    before = state.snapshot()
+    after = _next_snapshot(state, movement, leg.amount)
+    state.available, state.on_hold = after.available, after.on_hold
+    state.version, state.overdraft_used = after.version, after.overdraft_used
+    return _draft(leg, state, movement, before, after, balance_affected=True)
+
+
+def _next_snapshot(state: BalanceState, movement: _Movement, amount: Decimal) -> Snapshot:
+    """The balance after one movement; the version moves only when an amount really changes."""
+    # A debit-direction balance grows with debits, so every change to available is inverted.
+    available_sign = movement.available_sign if state.direction == CREDIT else -movement.available_sign
+    with exact():
+        proposed = state.available + available_sign * amount
+        on_hold = state.on_hold + movement.on_hold_sign * amount
+    invariant(on_hold >= ZERO, f"balance {state.ref} would hold a negative amount on hold")
+    available, overdraft_used = _settle_available(state, proposed)
+    changed = (available, on_hold, overdraft_used) != (state.available, state.on_hold, state.overdraft_used)
+    return Snapshot(available, on_hold, state.version + int(changed), overdraft_used)
+
+
+def _settle_available(state: BalanceState, proposed: Decimal) -> tuple[Decimal, Decimal]:
+    """Where a movement leaves ``available`` and ``overdraft_used``: the funds rule.
+
+    Guards: only an external balance may end with a negative ``available`` (``0018``). This is the
+    one place a debit's effect is decided; overdraft will plug in here (floor ``available`` at 0,
+    count the deficit in ``overdraft_used`` up to the limit, ``0167``).
+    """
+    if proposed < ZERO and not state.is_external:
+        raise _reject(
+            codes.INSUFFICIENT_FUNDS,
+            f"The balance {state.ref} has insufficient funds: this transaction would leave its available "
+            f"at {format_amount(proposed)}.",
+        )
+    return proposed, state.overdraft_used
+
+
+def _draft(
+    leg: ResolvedLeg,
+    state: BalanceState,
+    movement: _Movement,
+    before: Snapshot,
+    after: Snapshot,
+    *,
+    balance_affected: bool,
+) -> OperationDraft:
+    return OperationDraft(
+        leg=leg,
+        balance_id=state.id,
+        account_id=state.account_id,
+        alias=state.alias,
+        balance_key=state.key,
+        asset_code=state.asset_code,
+        type=movement.type,
+        direction=movement.direction,
+        amount=leg.amount,
+        before=before,
+        after=after,
+        balance_affected=balance_affected,
+        account_type=state.account_type,
+    )
+
+
+def _write_back(working: dict[BalanceRef, BalanceState], balances: MutableMapping[BalanceRef, BalanceState]) -> None:
+    """Commit the working copies into the caller's states, in place, once every leg has succeeded."""
+    for ref, copy in working.items():
+        state = balances[ref]
+        state.available, state.on_hold = copy.available, copy.on_hold
+        state.version, state.overdraft_used = copy.version, copy.overdraft_used
+
+
+def _reject(code: Code, detail: str) -> KontorError:
+    return KontorError(code, detail, entity_type=_ENTITY)

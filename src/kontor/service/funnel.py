@@ -1,0 +1,157 @@
+"""The write funnel: every change to money in this process passes through here.
+
+Requests queue while a batch commits; the next batch takes everything queued (up to
+``batch_max``), so under light load a batch is one command and waits for nothing, and under heavy
+load one commit (one fsync) and one update per hot balance serve many commands.
+
+Failure isolation: a rejected command is answered with its error inside the batch. If the batch's
+database transaction itself fails for any other reason, each command is retried alone, so one bad
+command cannot fail its neighbours. A deadlock or serialization failure retries the batch.
+
+Idempotency inside one process: a command whose key is already in flight waits for that command's
+answer and replays it (same request) or is refused 409 ``0084`` (same key, different request).
+Across processes the same holds through the advisory lock taken in the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from kontor.errors import KontorError, codes
+from kontor.service.posting import Command, Outcome, Result, run_batch
+from kontor.store.db import Database, is_retryable
+
+log = logging.getLogger("kontor.funnel")
+
+BATCH_RETRIES_MAX = 3
+# A repeat of an in-flight idempotent request waits this long for the first one's answer.
+IDEMPOTENCY_WAIT_S = 30.0
+
+
+@dataclass(slots=True)
+class _Pending:
+    command: Command
+    future: asyncio.Future[Result]
+
+
+class Funnel:
+    """Batches commands into database transactions; one worker task per process."""
+
+    def __init__(self, db: Database, batch_max: int, clock: Callable[[], datetime] | None = None) -> None:
+        self._db = db
+        self._batch_max = batch_max
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._queue: deque[_Pending] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: dict[tuple[UUID, UUID, str], tuple[str, asyncio.Future[Result]]] = {}
+        self.batches = 0
+        self.commands = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="kontor-funnel")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def submit(self, command: Command) -> Outcome:
+        """Queue ``command`` and wait for its answer; raises its KontorError when refused."""
+        key = command.idempotency
+        slot = (command.organization_id, command.ledger_id, key.key) if key else None
+        if slot is not None and key is not None and slot in self._in_flight:
+            return await self._join(slot, key.request_hash)
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        if slot is not None and key is not None:
+            self._in_flight[slot] = (key.request_hash, future)
+            future.add_done_callback(lambda _: self._in_flight.pop(slot, None))
+        self._queue.append(_Pending(command, future))
+        self._wakeup.set()
+        self.start()
+        return _unwrap(await asyncio.shield(future), replayed=False)
+
+    async def _join(self, slot: tuple[UUID, UUID, str], request_hash: str) -> Outcome:
+        first_hash, future = self._in_flight[slot]
+        if first_hash != request_hash:
+            raise KontorError(codes.IDEMPOTENCY_IN_FLIGHT, entity_type="Transaction")
+        try:
+            result = await asyncio.wait_for(asyncio.shield(future), IDEMPOTENCY_WAIT_S)
+        except TimeoutError as exc:
+            raise KontorError(codes.IDEMPOTENCY_IN_FLIGHT, entity_type="Transaction") from exc
+        return _unwrap(result, replayed=True)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(self._batch_max, len(self._queue)))]
+                await self._process(batch)
+
+    async def _process(self, batch: list[_Pending]) -> None:
+        self.batches += 1
+        self.commands += len(batch)
+        try:
+            results = await self._attempt([p.command for p in batch])
+        except Exception as exc:
+            if len(batch) > 1 and not isinstance(exc, KontorError):
+                log.warning("batch of %d failed (%s); retrying each command alone", len(batch), exc)
+                for pending in batch:
+                    await self._process_alone(pending)
+                return
+            _fail(batch, exc)
+            return
+        for pending, result in zip(batch, results, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+    async def _process_alone(self, pending: _Pending) -> None:
+        try:
+            results = await self._attempt([pending.command])
+        except Exception as exc:
+            _fail([pending], exc)
+            return
+        if not pending.future.done():
+            pending.future.set_result(results[0])
+
+    async def _attempt(self, commands: list[Command]) -> list[Result]:
+        for attempt in range(1, BATCH_RETRIES_MAX + 1):
+            try:
+                async with self._db.transaction() as conn:
+                    return await run_batch(conn, commands, self._clock())
+            except Exception as exc:
+                if attempt < BATCH_RETRIES_MAX and is_retryable(exc):
+                    log.info("batch retry %d after %s", attempt, type(exc).__name__)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fail(batch: list[_Pending], exc: BaseException) -> None:
+    if isinstance(exc, KontorError):
+        error = exc
+    else:
+        log.error("command failed: %r", exc, exc_info=exc)
+        error = KontorError(codes.PERSISTENCE_FAILED, entity_type="Transaction")
+    for pending in batch:
+        if not pending.future.done():
+            pending.future.set_result(error)
+
+
+def _unwrap(result: Result, *, replayed: bool) -> Outcome:
+    if isinstance(result, KontorError):
+        raise result
+    if replayed and not result.replayed:
+        return Outcome(result.body, replayed=True)
+    return result

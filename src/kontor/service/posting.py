@@ -1,0 +1,618 @@
+"""One batch of money changes, applied in one database transaction.
+
+``run_batch`` is the body of the write funnel: it replays idempotent repeats, locks what the batch
+touches in the global lock order, applies each command with the pure core against the batch's
+balance states (a rejected command is answered with its error and changes nothing), then writes
+every transaction, operation, balance, idempotency record and journal row with one statement per
+table, and answers each command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from kontor.core import (
+    Action,
+    BalanceSettings,
+    BalanceState,
+    LegIntent,
+    OperationDraft,
+    ResolvedLeg,
+    ResolvedTransaction,
+    Side,
+    TransactionIntent,
+    apply,
+)
+from kontor.core.journal import canonical_payload, link
+from kontor.errors import KontorError, codes, invariant
+from kontor.service import representation as rep
+from kontor.service.ids import new_id
+from kontor.store import posting as sql
+from kontor.store.db import Connection, Record
+
+LedgerKey = tuple[UUID, UUID]
+BalanceKey = tuple[str, str]
+
+
+class Kind(Enum):
+    CREATE = "create"
+    COMMIT = "commit"
+    CANCEL = "cancel"
+    REVERT = "revert"
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    key: str
+    request_hash: str
+    ttl_s: int
+
+
+@dataclass(slots=True)
+class Command:
+    """One change to money, validated and resolved outside the funnel."""
+
+    kind: Kind
+    organization_id: UUID
+    ledger_id: UUID
+    resolved: ResolvedTransaction | None = None
+    action: Action = Action.CREATE
+    target_id: UUID | None = None
+    idempotency: Idempotency | None = None
+    transaction_date: datetime | None = None
+
+    @property
+    def ledger(self) -> LedgerKey:
+        return (self.organization_id, self.ledger_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A command's answer: the transaction's JSON text, and whether it replays an earlier answer."""
+
+    body: str
+    replayed: bool
+
+
+Result = Outcome | KontorError
+
+
+@dataclass(slots=True)
+class _Writes:
+    transactions: list[tuple[Any, ...]] = field(default_factory=list)
+    operations: list[tuple[Any, ...]] = field(default_factory=list)
+    statuses: list[tuple[UUID, UUID, UUID, str, datetime]] = field(default_factory=list)
+    idempotency: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[LedgerKey, str, str, dict[str, Any]]] = field(default_factory=list)
+    touched: dict[tuple[UUID, UUID, str], BalanceState] = field(default_factory=dict)
+
+
+def idempotency_lock_id(organization_id: UUID, ledger_id: UUID, key: str) -> int:
+    """A 64-bit advisory lock id for one idempotency key."""
+    digest = hashlib.blake2b(f"{organization_id}/{ledger_id}/{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def run_batch(conn: Connection, commands: Sequence[Command], now: datetime) -> list[Result]:
+    """Apply ``commands`` in order inside the caller's database transaction; one result each."""
+    results: list[Result | None] = [None] * len(commands)
+    await _replay_idempotent(conn, commands, results, now)
+    targets = await _load_targets(conn, commands, results)
+    plans = _plan(commands, results, targets)
+    states = await _lock_balances(conn, commands, plans)
+    writes = _Writes()
+    for index, plan in plans.items():
+        results[index] = _apply_one(commands[index], plan, states, targets, writes, now)
+    await _write(conn, writes, now)
+    invariant(all(r is not None for r in results), "every command of a batch is answered")
+    return resolve_duplicates(results)
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+
+async def _replay_idempotent(
+    conn: Connection, commands: Sequence[Command], results: list[Result | None], now: datetime
+) -> None:
+    keyed = [(i, c) for i, c in enumerate(commands) if c.idempotency is not None]
+    if not keyed:
+        return
+    keys = [(c.organization_id, c.ledger_id, c.idempotency.key) for _, c in keyed if c.idempotency]
+    await sql.lock_idempotency_keys(conn, sorted(idempotency_lock_id(*k) for k in keys))
+    stored = await sql.stored_responses(conn, keys, now)
+    first_in_batch: dict[tuple[UUID, UUID, str], int] = {}
+    for (i, _), key in zip(keyed, keys, strict=True):
+        if key in stored:
+            results[i] = Outcome(stored[key]["response"], replayed=True)
+        elif key in first_in_batch:
+            results[i] = _Duplicate(first_in_batch[key])  # type: ignore[assignment]
+        else:
+            first_in_batch[key] = i
+
+
+@dataclass(frozen=True, slots=True)
+class _Duplicate:
+    """A command repeating an earlier command of the same batch: it gets that command's answer."""
+
+    of: int
+
+
+def resolve_duplicates(results: list[Any]) -> list[Result]:
+    """Fill each in-batch duplicate with the answer of the command it repeats."""
+    out: list[Result] = []
+    for result in results:
+        if isinstance(result, _Duplicate):
+            original = results[result.of]
+            out.append(Outcome(original.body, replayed=True) if isinstance(original, Outcome) else original)
+        else:
+            out.append(result)
+    return out
+
+
+# --- targets of commit, cancel and revert ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Target:
+    row: Record
+    operations: list[Record]
+    has_reversal: bool
+    status: str  # the status as this batch has left it
+
+
+async def _load_targets(
+    conn: Connection, commands: Sequence[Command], results: list[Result | None]
+) -> dict[tuple[UUID, UUID, UUID], _Target]:
+    refs = sorted(
+        {(c.organization_id, c.ledger_id, c.target_id) for i, c in enumerate(commands)
+         if c.kind is not Kind.CREATE and c.target_id is not None and results[i] is None}
+    )
+    if not refs:
+        return {}
+    rows = await sql.lock_transactions(conn, refs)
+    reverted = await sql.reversals_of(conn, refs)
+    operations: dict[UUID, list[Record]] = {}
+    for op in await sql.operations_of(conn, refs):
+        operations.setdefault(op["transaction_id"], []).append(op)
+    return {
+        (r["organization_id"], r["ledger_id"], r["id"]): _Target(
+            r, operations.get(r["id"], []), (r["organization_id"], r["ledger_id"], r["id"]) in reverted, r["status"]
+        )
+        for r in rows
+    }
+
+
+# --- planning: what each command will post ---------------------------------------------------
+
+
+def _plan(
+    commands: Sequence[Command], results: list[Result | None], targets: dict[tuple[UUID, UUID, UUID], _Target]
+) -> dict[int, ResolvedTransaction]:
+    """The resolved transaction each remaining command posts; refusals are answered here."""
+    plans: dict[int, ResolvedTransaction] = {}
+    for i, command in enumerate(commands):
+        if results[i] is not None:
+            continue
+        if command.kind is Kind.CREATE:
+            invariant(command.resolved is not None, "a create carries its resolved transaction")
+            plans[i] = command.resolved  # type: ignore[assignment]
+            continue
+        target = targets.get((command.organization_id, command.ledger_id, command.target_id))  # type: ignore[arg-type]
+        if target is None:
+            results[i] = KontorError(codes.ENTITY_NOT_FOUND, "The transaction does not exist.", entity_type="Transaction")
+            continue
+        plans[i] = _stored_plan(target)
+    return plans
+
+
+def _stored_plan(target: _Target) -> ResolvedTransaction:
+    """A stored transaction's legs as a resolved transaction (for commit, cancel and revert)."""
+    row = target.row
+    legs = tuple(_stored_leg(leg) for leg in row["legs"])
+    sources = tuple(leg.intent for leg in legs if leg.side is Side.SOURCE)
+    destinations = tuple(leg.intent for leg in legs if leg.side is Side.DESTINATION)
+    intent = TransactionIntent(
+        asset=row["asset_code"],
+        value=row["amount"],
+        sources=sources,
+        destinations=destinations,
+        pending=row["status"] == "PENDING",
+        description=row["description"],
+        code=row["code"],
+        chart_of_accounts_group_name=row["chart_of_accounts_group_name"],
+        metadata=row["metadata"],
+        route=row["route"],
+        route_id=str(row["route_id"]) if row["route_id"] else None,
+    )
+    return ResolvedTransaction(intent, legs)
+
+
+def _stored_leg(data: dict[str, Any]) -> ResolvedLeg:
+    amount = Decimal(data["amount"])
+    intent = LegIntent(
+        alias=data["alias"],
+        balance_key=data["key"],
+        amount=amount,
+        description=data.get("description"),
+        chart_of_accounts=data.get("chartOfAccounts"),
+        metadata=data.get("metadata"),
+        route=data.get("route"),
+        route_id=data.get("routeId"),
+    )
+    return ResolvedLeg(Side(data["side"]), int(data["index"]), data["alias"], data["key"], amount, intent)
+
+
+def legs_json(resolved: ResolvedTransaction) -> list[dict[str, Any]]:
+    """The legs as stored in ``transactions.legs``."""
+    return [
+        {
+            "side": leg.side.value,
+            "index": leg.index,
+            "alias": leg.alias,
+            "key": leg.balance_key,
+            "amount": rep.amount(leg.amount),
+            "description": leg.intent.description,
+            "chartOfAccounts": leg.intent.chart_of_accounts,
+            "metadata": leg.intent.metadata,
+            "route": leg.intent.route,
+            "routeId": leg.intent.route_id,
+        }
+        for leg in resolved.legs
+    ]
+
+
+def reversal_of(target: _Target) -> ResolvedTransaction:
+    """The reversal of an approved transaction: its CREDIT legs become sources, its DEBIT legs destinations."""
+    sources: list[ResolvedLeg] = []
+    destinations: list[ResolvedLeg] = []
+    for op in target.operations:
+        if op["type"] not in ("DEBIT", "CREDIT"):
+            continue
+        side = Side.SOURCE if op["type"] == "CREDIT" else Side.DESTINATION
+        bucket = sources if side is Side.SOURCE else destinations
+        intent = LegIntent(
+            alias=op["account_alias"],
+            balance_key=op["balance_key"],
+            amount=op["amount"],
+            description=op["description"],
+            chart_of_accounts=op["chart_of_accounts"] or None,
+            metadata=op["metadata"] or None,
+            route=op["route"] or None,
+            route_id=str(op["route_id"]) if op["route_id"] else None,
+        )
+        bucket.append(ResolvedLeg(side, len(bucket), intent.alias, intent.balance_key, op["amount"], intent))
+    row = target.row
+    intent = TransactionIntent(
+        asset=row["asset_code"],
+        value=row["amount"],
+        sources=tuple(leg.intent for leg in sources),
+        destinations=tuple(leg.intent for leg in destinations),
+        description=row["description"],
+        chart_of_accounts_group_name=row["chart_of_accounts_group_name"],
+        metadata=row["metadata"],
+        route=row["route"],
+        route_id=str(row["route_id"]) if row["route_id"] else None,
+    )
+    return ResolvedTransaction(intent, tuple(sources + destinations))
+
+
+# --- balances --------------------------------------------------------------------------------
+
+
+async def _lock_balances(
+    conn: Connection, commands: Sequence[Command], plans: dict[int, ResolvedTransaction]
+) -> dict[LedgerKey, dict[BalanceKey, BalanceState]]:
+    refs = sorted(
+        {
+            (commands[i].organization_id, commands[i].ledger_id, leg.alias, leg.balance_key)
+            for i, plan in plans.items()
+            for leg in plan.legs
+        }
+    )
+    states: dict[LedgerKey, dict[BalanceKey, BalanceState]] = {}
+    for row in await sql.lock_balances(conn, refs):
+        ledger = (row["organization_id"], row["ledger_id"])
+        states.setdefault(ledger, {})[(row["alias"], row["key"])] = balance_state(row)
+    return states
+
+
+def balance_state(row: Record) -> BalanceState:
+    settings = row["settings"]
+    return BalanceState(
+        id=str(row["id"]),
+        account_id=str(row["account_id"]),
+        alias=row["alias"],
+        key=row["key"],
+        asset_code=row["asset_code"],
+        account_type=row["account_type"],
+        available=row["available"],
+        on_hold=row["on_hold"],
+        version=row["version"],
+        direction=row["direction"],
+        allow_sending=row["allow_sending"],
+        allow_receiving=row["allow_receiving"],
+        overdraft_used=row["overdraft_used"],
+        settings=_settings(settings) if settings else None,
+    )
+
+
+def _settings(data: dict[str, Any]) -> BalanceSettings:
+    limit = data.get("overdraftLimit")
+    return BalanceSettings(
+        balance_scope=data.get("balanceScope"),
+        allow_overdraft=bool(data.get("allowOverdraft", False)),
+        overdraft_limit_enabled=bool(data.get("overdraftLimitEnabled", False)),
+        overdraft_limit=Decimal(str(limit)) if limit is not None else None,
+    )
+
+
+# --- applying one command --------------------------------------------------------------------
+
+
+def _apply_one(
+    command: Command,
+    plan: ResolvedTransaction,
+    states: dict[LedgerKey, dict[BalanceKey, BalanceState]],
+    targets: dict[tuple[UUID, UUID, UUID], _Target],
+    writes: _Writes,
+    now: datetime,
+) -> Result:
+    try:
+        if command.kind is Kind.CREATE:
+            return _create(command, plan, command.action, states, writes, now)
+        target = targets[(command.organization_id, command.ledger_id, command.target_id)]  # type: ignore[index]
+        if command.kind is Kind.REVERT:
+            return _revert(command, target, states, writes, now)
+        return _settle(command, plan, target, states, writes, now)
+    except KontorError as error:
+        return error
+
+
+def _create(
+    command: Command,
+    plan: ResolvedTransaction,
+    action: Action,
+    states: dict[LedgerKey, dict[BalanceKey, BalanceState]],
+    writes: _Writes,
+    now: datetime,
+    parent_id: UUID | None = None,
+) -> Outcome:
+    balances = states.setdefault(command.ledger, {})
+    drafts = apply(plan, action, balances)
+    transaction_id = new_id()
+    created_at = command.transaction_date or now
+    stored_status = {Action.PENDING: "PENDING", Action.ANNOTATE: "NOTED"}.get(action, "APPROVED")
+    intent = plan.intent
+    row = {
+        "organization_id": command.organization_id,
+        "ledger_id": command.ledger_id,
+        "id": transaction_id,
+        "parent_transaction_id": parent_id,
+        "description": intent.description,
+        "code": intent.code,
+        "chart_of_accounts_group_name": intent.chart_of_accounts_group_name or "",
+        "status": stored_status,
+        "status_description": stored_status,
+        "amount": intent.value,
+        "asset_code": intent.asset,
+        "source": list(plan.source_aliases),
+        "destination": list(plan.destination_aliases),
+        "route": intent.route or "",
+        "route_id": UUID(intent.route_id) if intent.route_id else None,
+        "metadata": intent.metadata or {},
+        "created_at": created_at,
+        "updated_at": now,
+        "deleted_at": None,
+    }
+    writes.transactions.append(_columns({**row, "legs": legs_json(plan)}, sql.TRANSACTION_COLUMNS))
+    op_rows = _operations(command, transaction_id, drafts, created_at, now, writes)
+    answer_status = "CREATED" if stored_status == "APPROVED" else stored_status
+    body = rep.transaction(row, [rep.operation(op) for op in op_rows], status_code=answer_status)
+    if stored_status == "APPROVED":
+        event = "transaction.reverted" if parent_id else "transaction.posted"
+        writes.events.append((command.ledger, event, str(transaction_id), body))
+    return _answer(command, transaction_id, body, writes, now)
+
+
+def _settle(
+    command: Command,
+    plan: ResolvedTransaction,
+    target: _Target,
+    states: dict[LedgerKey, dict[BalanceKey, BalanceState]],
+    writes: _Writes,
+    now: datetime,
+) -> Outcome:
+    """Commit or cancel a pending transaction."""
+    if target.status != "PENDING":
+        raise KontorError(
+            codes.STATUS_FORBIDS_ACTION,
+            f"The transaction is {target.status}; only PENDING transactions can be committed or canceled.",
+            entity_type="Transaction",
+        )
+    action = Action.COMMIT if command.kind is Kind.COMMIT else Action.CANCEL
+    drafts = apply(plan, action, states.setdefault(command.ledger, {}))
+    new_status = "APPROVED" if action is Action.COMMIT else "CANCELED"
+    target.status = new_status
+    transaction_id = target.row["id"]
+    writes.statuses.append((command.organization_id, command.ledger_id, transaction_id, new_status, now))
+    op_rows = _operations(command, transaction_id, drafts, now, now, writes)
+    row = {**dict(target.row), "status": new_status, "updated_at": now}
+    operations = [rep.operation(op) for op in target.operations] + [rep.operation(op) for op in op_rows]
+    body = rep.transaction(row, operations)
+    event = "transaction.committed" if action is Action.COMMIT else "transaction.canceled"
+    writes.events.append((command.ledger, event, str(transaction_id), body))
+    return Outcome(rep_text(body), replayed=False)
+
+
+def _revert(
+    command: Command,
+    target: _Target,
+    states: dict[LedgerKey, dict[BalanceKey, BalanceState]],
+    writes: _Writes,
+    now: datetime,
+) -> Outcome:
+    """Revert an approved transaction with a new transaction whose legs run the other way."""
+    if target.has_reversal:
+        raise KontorError(codes.ALREADY_REVERTED, entity_type="Transaction")
+    if target.row["parent_transaction_id"] is not None:
+        raise KontorError(codes.IS_A_REVERSAL, entity_type="Transaction")
+    if target.status != "APPROVED":
+        raise KontorError(
+            codes.STATUS_FORBIDS_ACTION, f"The transaction is {target.status}; only APPROVED transactions can be reverted.",
+            entity_type="Transaction",
+        )
+    reversal = reversal_of(target)
+    if not reversal.legs:
+        raise KontorError(codes.NOTHING_TO_REVERT, entity_type="Transaction")
+    outcome = _create(command, reversal, Action.CREATE, states, writes, now, parent_id=target.row["id"])
+    target.has_reversal = True
+    return outcome
+
+
+def _operations(
+    command: Command,
+    transaction_id: UUID,
+    drafts: list[OperationDraft],
+    created_at: datetime,
+    now: datetime,
+    writes: _Writes,
+) -> list[dict[str, Any]]:
+    rows = []
+    for draft in drafts:
+        leg = draft.leg.intent
+        row = {
+            "organization_id": command.organization_id,
+            "ledger_id": command.ledger_id,
+            "id": new_id(),
+            "transaction_id": transaction_id,
+            "description": leg.description,
+            "type": draft.type,
+            "direction": draft.direction,
+            "asset_code": draft.asset_code,
+            "chart_of_accounts": leg.chart_of_accounts or "",
+            "amount": draft.amount,
+            "available_before": draft.before.available,
+            "on_hold_before": draft.before.on_hold,
+            "overdraft_before": draft.before.overdraft_used,
+            "version_before": draft.before.version,
+            "available_after": draft.after.available,
+            "on_hold_after": draft.after.on_hold,
+            "overdraft_after": draft.after.overdraft_used,
+            "version_after": draft.after.version,
+            "account_id": UUID(draft.account_id),
+            "account_alias": draft.alias,
+            "balance_key": draft.balance_key,
+            "balance_id": UUID(draft.balance_id),
+            "route": leg.route or "",
+            "route_id": UUID(leg.route_id) if leg.route_id else None,
+            "balance_affected": draft.balance_affected,
+            "metadata": leg.metadata or {},
+            "created_at": created_at,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        rows.append(row)
+        writes.operations.append(_columns(row, sql.OPERATION_COLUMNS))
+        if draft.balance_affected:
+            _touch(command, draft, writes)
+            writes.events.append((command.ledger, "balance.changed", f"{transaction_id}:{row['id']}",
+                                  _balance_changed(row, draft)))
+    return rows
+
+
+def _touch(command: Command, draft: OperationDraft, writes: _Writes) -> None:
+    state = BalanceState(
+        id=draft.balance_id, account_id=draft.account_id, alias=draft.alias, key=draft.balance_key,
+        asset_code=draft.asset_code, account_type=draft.account_type, available=draft.after.available,
+        on_hold=draft.after.on_hold, version=draft.after.version, direction="", allow_sending=True,
+        allow_receiving=True, overdraft_used=draft.after.overdraft_used,
+    )
+    writes.touched[(command.organization_id, command.ledger_id, draft.balance_id)] = state
+
+
+_REASONS = {"DEBIT": "debit", "CREDIT": "credit", "ON_HOLD": "hold", "RELEASE": "release", "OVERDRAFT": "overdraft",
+            "BLOCK": "block", "UNBLOCK": "unblock"}
+
+
+def _balance_changed(op: dict[str, Any], draft: OperationDraft) -> dict[str, Any]:
+    return {
+        "organizationId": str(op["organization_id"]),
+        "ledgerId": str(op["ledger_id"]),
+        "accountId": draft.account_id,
+        "balanceId": draft.balance_id,
+        "alias": draft.alias,
+        "assetCode": draft.asset_code,
+        "balanceKey": draft.balance_key,
+        "available": rep.amount(draft.after.available),
+        "onHold": rep.amount(draft.after.on_hold),
+        "version": draft.after.version,
+        "reason": _REASONS.get(draft.type, "adjust"),
+        "operationType": draft.type,
+        "direction": draft.direction,
+        "amount": rep.amount(draft.amount),
+        "transactionId": str(op["transaction_id"]),
+        "operationId": str(op["id"]),
+        "occurredAt": rep.iso(op["created_at"]),
+    }
+
+
+def _columns(row: dict[str, Any], columns: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
+    """A row's values in column order; JSON columns travel as their canonical text."""
+    return tuple(canonical_payload(row[name]) if kind in ("jsonb", "text[]") else row[name] for name, kind in columns)
+
+
+def rep_text(body: dict[str, Any]) -> str:
+    return canonical_payload(body)
+
+
+def _answer(command: Command, transaction_id: UUID, body: dict[str, Any], writes: _Writes, now: datetime) -> Outcome:
+    text = rep_text(body)
+    if command.idempotency is not None:
+        key = command.idempotency
+        writes.idempotency.append((command.organization_id, command.ledger_id, key.key, key.request_hash,
+                                   transaction_id, text, now + timedelta(seconds=key.ttl_s)))
+    return Outcome(text, replayed=False)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
+    await sql.insert_transactions(conn, writes.transactions)
+    await sql.set_statuses(conn, writes.statuses)
+    await sql.insert_operations(conn, writes.operations)
+    await sql.update_balances(
+        conn,
+        [(org, ledger, UUID(s.id), s.available, s.on_hold, s.overdraft_used, s.version, now)
+         for (org, ledger, _), s in writes.touched.items()],
+    )
+    await sql.upsert_idempotency(conn, writes.idempotency)
+    await _append_journal(conn, writes.events, now)
+
+
+async def _append_journal(
+    conn: Connection, events: list[tuple[LedgerKey, str, str, dict[str, Any]]], now: datetime
+) -> None:
+    """Number and chain the batch's events per ledger; the heads are locked last, held briefly."""
+    if not events:
+        return
+    heads = await sql.lock_journal_heads(conn, [ledger for ledger, *_ in events])
+    created = rep.iso(now) or ""
+    rows = []
+    for ledger, event_type, subject, payload in events:
+        seq, prev = heads[ledger]
+        seq += 1
+        event_id = str(new_id())
+        text = canonical_payload(payload)
+        digest = link(prev, seq, event_id, event_type, subject, created, text)
+        rows.append((ledger[0], ledger[1], seq, UUID(event_id), event_type, subject, text, now, prev, digest))
+        heads[ledger] = (seq, digest)
+    await sql.insert_journal(conn, rows)
+    await sql.move_journal_heads(conn, heads)
