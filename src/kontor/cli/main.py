@@ -69,6 +69,27 @@ def migrate_cmd() -> None:
 
 
 @app.command()
+def verify() -> None:
+    """Recompute every balance from its operations and check each ledger's journal chain.
+
+    Exits non-zero on any discrepancy.
+    """
+    import asyncio
+
+    from kontor.service.verify import verify as run_verify
+
+    settings = load()
+    _logging("warning")
+    database = bootstrap.resolve_database(settings)
+    try:
+        report = asyncio.run(run_verify(database.url, typer.echo))
+    finally:
+        database.stop()
+    typer.echo(f"{len(report.passed)} checks passed, {len(report.failures)} failed")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
 def config() -> None:
     """Print the effective settings."""
     for field in dataclasses.fields(load()):

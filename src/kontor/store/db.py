@@ -47,7 +47,7 @@ def _encode_json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     for name in ("jsonb", "json"):
         await conn.set_type_codec(name, schema="pg_catalog", encoder=_encode_json, decoder=msgspec.json.decode)
 
@@ -78,7 +78,7 @@ class Database:
             max_size=self._max_size,
             timeout=self._connect_timeout_s,
             command_timeout=self._command_timeout_s,
-            init=_init_connection,
+            init=init_connection,
             max_inactive_connection_lifetime=60.0,
         )
 

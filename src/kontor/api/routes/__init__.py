@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from litestar import Router
 
-from kontor.api.routes import organizations
+from kontor.api.routes import (
+    account_types,
+    accounts,
+    assets,
+    ledgers,
+    organizations,
+    portfolios,
+    segments,
+    transactions,
+)
 
 ROUTERS: list[Router] = [
     organizations.router,
+    ledgers.router,
+    portfolios.router,
+    segments.router,
+    account_types.router,
+    assets.router,
+    accounts.router,
+    transactions.router,
 ]

@@ -182,6 +182,15 @@ CREATE TRIGGER transactions_guard_update BEFORE UPDATE ON transactions
     FOR EACH ROW EXECUTE FUNCTION kontor_guard_transaction_update();
 CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
     FOR EACH ROW EXECUTE FUNCTION kontor_refuse_delete();
+
+CREATE FUNCTION kontor_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% rows are append-only and cannot be changed', TG_TABLE_NAME
+        USING ERRCODE = 'restrict_violation';
+END $$;
+
+CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+    FOR EACH ROW EXECUTE FUNCTION kontor_refuse_update();
 CREATE TRIGGER journal_no_truncate BEFORE TRUNCATE ON journal
     FOR EACH STATEMENT EXECUTE FUNCTION kontor_refuse_delete();
 CREATE TRIGGER operations_no_truncate BEFORE TRUNCATE ON operations
