@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 import uuid
 
 import asyncpg
 import pytest
+
 from tests.helpers import assert_problem, create, ledger, organization, unique
 
 
@@ -293,19 +296,39 @@ async def test_scope_not_found(client, led):
     assert_problem(await client.get(f"/v1/organizations/{led.org_id}/ledgers/{missing}/accounts"), 404, "0037")
 
 
+def _hold_balance(database_url: str, account_id: uuid.UUID, locked: threading.Event, hold_s: float) -> None:
+    """A stand-in posting, on its own thread and loop: fund the balance, keep the row locked, commit."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("UPDATE balances SET available = 7 WHERE account_id = $1", account_id)
+                locked.set()
+                await asyncio.sleep(hold_s)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 async def test_delete_waits_for_a_concurrent_posting(client, led, database_url):
-    """A posting that holds the balance row when DELETE arrives wins: DELETE then sees its funds."""
+    """DELETE locks the balances it checks: a posting holding them wins, and DELETE then sees the funds.
+
+    (The test client blocks the event loop while a request runs, so the posting runs on a thread.)
+    """
     account = await led.account()
-    posting = await asyncpg.connect(database_url)
+    locked = threading.Event()
+    hold_s = 0.3
+    posting = threading.Thread(target=_hold_balance, args=(database_url, uuid.UUID(account["id"]), locked, hold_s))
+    posting.start()
     try:
-        db_tx = posting.transaction()
-        await db_tx.start()
-        await posting.execute("UPDATE balances SET available = 7 WHERE account_id = $1", uuid.UUID(account["id"]))
-        deleting = asyncio.create_task(client.delete(f"{led.accounts}/{account['id']}"))
-        await asyncio.sleep(0.3)
-        assert not deleting.done(), deleting.result().text  # blocked on the balance lock, not deciding on a stale read
-        await db_tx.commit()
-        assert_problem(await deleting, 422, "0012")
+        assert locked.wait(5)
+        started = time.monotonic()
+        response = await client.delete(f"{led.accounts}/{account['id']}")
+        waited_s = time.monotonic() - started
     finally:
-        await posting.close()
+        posting.join()
+    assert_problem(response, 422, "0012")
+    assert waited_s >= hold_s / 2
     assert (await client.get(f"{led.accounts}/{account['id']}")).status_code == 200

@@ -4,6 +4,7 @@ import uuid
 
 import asyncpg
 import pytest
+
 from tests.helpers import assert_problem, create, ledger, organization, unique
 
 

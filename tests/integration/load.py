@@ -42,8 +42,16 @@ async def setup(client: httpx.AsyncClient, accounts: int, funding: Decimal) -> L
     for alias in [*aliases, "@hot"]:
         await post(f"{base}/accounts", {"assetCode": "BRL", "type": "deposit", "alias": alias})
     for alias in aliases:
-        await post(f"{base}/transactions/inflow", {"send": {"asset": "BRL", "value": str(funding), "distribute": {
-            "to": [{"accountAlias": alias, "amount": {"asset": "BRL", "value": str(funding)}}]}}})
+        await post(
+            f"{base}/transactions/inflow",
+            {
+                "send": {
+                    "asset": "BRL",
+                    "value": str(funding),
+                    "distribute": {"to": [{"accountAlias": alias, "amount": {"asset": "BRL", "value": str(funding)}}]},
+                }
+            },
+        )
     return Ledger(base, aliases, "@hot", funding)
 
 
@@ -52,15 +60,26 @@ def transfer(ledger: Ledger, rng: random.Random) -> tuple[dict, list[tuple[str, 
     source, destination = rng.sample(ledger.accounts, 2)
     value = Decimal(rng.randint(100, 400_000)) / 100
     fee = Decimal(1) / 100
-    body = {"description": uuid.uuid4().hex, "send": {"asset": "BRL", "value": str(value),
+    body = {
+        "description": uuid.uuid4().hex,
+        "send": {
+            "asset": "BRL",
+            "value": str(value),
             "source": {"from": [{"accountAlias": source, "amount": {"asset": "BRL", "value": str(value)}}]},
-            "distribute": {"to": [{"accountAlias": destination, "amount": {"asset": "BRL", "value": str(value - fee)}},
-                                  {"accountAlias": ledger.hot, "remaining": "remaining"}]}}}
+            "distribute": {
+                "to": [
+                    {"accountAlias": destination, "amount": {"asset": "BRL", "value": str(value - fee)}},
+                    {"accountAlias": ledger.hot, "remaining": "remaining"},
+                ]
+            },
+        },
+    }
     return body, [(source, "DEBIT", value), (destination, "CREDIT", value - fee), (ledger.hot, "CREDIT", fee)]
 
 
-async def run(client: httpx.AsyncClient, ledger: Ledger, total: int, clients: int, seed: int,
-              stop: asyncio.Event | None = None) -> list[Answer]:
+async def run(
+    client: httpx.AsyncClient, ledger: Ledger, total: int, clients: int, seed: int, stop: asyncio.Event | None = None
+) -> list[Answer]:
     """``clients`` concurrent loops posting ``total`` transfers; every answer recorded."""
     rng = random.Random(seed)
     work = [transfer(ledger, rng) for _ in range(total)]
@@ -74,14 +93,22 @@ async def run(client: httpx.AsyncClient, ledger: Ledger, total: int, clients: in
             body, legs = work[index]
             key = uuid.uuid4().hex
             try:
-                response = await client.post(f"{ledger.base}/transactions/json", json=body,
-                                             headers={"X-Idempotency": key})
+                response = await client.post(
+                    f"{ledger.base}/transactions/json", json=body, headers={"X-Idempotency": key}
+                )
             except httpx.HTTPError:
                 answers.append(Answer(key, 0, None, None, legs))
                 continue
             data = response.json() if response.content else {}
-            answers.append(Answer(key, response.status_code, data.get("id") if response.status_code == 201 else None,
-                                  data.get("code"), legs))
+            answers.append(
+                Answer(
+                    key,
+                    response.status_code,
+                    data.get("id") if response.status_code == 201 else None,
+                    data.get("code"),
+                    legs,
+                )
+            )
 
     await asyncio.gather(*(worker() for _ in range(clients)))
     return answers

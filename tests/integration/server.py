@@ -32,11 +32,17 @@ class Server:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "KONTOR_PORT": str(self.port),
-               "KONTOR_WORKERS": str(self.workers), "KONTOR_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "KONTOR_PORT": str(self.port),
+            "KONTOR_WORKERS": str(self.workers),
+            "KONTOR_LOG_LEVEL": "warning",
+        }
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen([str(KONTOR), "serve"], env=env, stdout=log, stderr=log,
-                                         start_new_session=True)
+        self._process = subprocess.Popen(
+            [str(KONTOR), "serve"], env=env, stdout=log, stderr=log, start_new_session=True
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

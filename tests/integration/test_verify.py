@@ -11,11 +11,25 @@ from tests.e2e.test_transactions_basic import send, setup_ledger
 
 async def _post_some(client):
     base = await setup_ledger(client)
-    await client.post(f"{base}/transactions/inflow", json={"send": {"asset": "BRL", "value": "90", "distribute": {
-        "to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "90"}}]}}})
-    r = await client.post(f"{base}/transactions/json", json=send("30", [
-        {"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "30"}}], [
-        {"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "30"}}], pending=True))
+    await client.post(
+        f"{base}/transactions/inflow",
+        json={
+            "send": {
+                "asset": "BRL",
+                "value": "90",
+                "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "90"}}]},
+            }
+        },
+    )
+    r = await client.post(
+        f"{base}/transactions/json",
+        json=send(
+            "30",
+            [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "30"}}],
+            [{"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "30"}}],
+            pending=True,
+        ),
+    )
     await client.post(f"{base}/transactions/{r.json()['id']}/commit")
     return uuid.UUID(base.rsplit("/", 1)[1])
 
@@ -30,12 +44,16 @@ async def test_verify_passes_on_a_healthy_ledger(client, database_url):
 
 TAMPERING = {
     # (tamper, undo, the check that must catch it)
-    "balance": ("UPDATE balances SET available = available + 1 WHERE ledger_id = $1 AND alias = '@bob'",
-                "UPDATE balances SET available = available - 1 WHERE ledger_id = $1 AND alias = '@bob'",
-                "balance = last operation"),
-    "journal": ("UPDATE journal SET subject = subject || 'x' WHERE ledger_id = $1 AND seq = 1",
-                "UPDATE journal SET subject = left(subject, -1) WHERE ledger_id = $1 AND seq = 1",
-                "journal chain"),
+    "balance": (
+        "UPDATE balances SET available = available + 1 WHERE ledger_id = $1 AND alias = '@bob'",
+        "UPDATE balances SET available = available - 1 WHERE ledger_id = $1 AND alias = '@bob'",
+        "balance = last operation",
+    ),
+    "journal": (
+        "UPDATE journal SET subject = subject || 'x' WHERE ledger_id = $1 AND seq = 1",
+        "UPDATE journal SET subject = left(subject, -1) WHERE ledger_id = $1 AND seq = 1",
+        "journal chain",
+    ),
 }
 
 

@@ -102,7 +102,7 @@ def idempotency_lock_id(organization_id: UUID, ledger_id: UUID, key: str) -> int
 
 async def run_batch(conn: Connection, commands: Sequence[Command], now: datetime) -> list[Result]:
     """Apply ``commands`` in order inside the caller's database transaction; one result each."""
-    results: list[Result | None] = [None] * len(commands)
+    results: list[Any] = [None] * len(commands)  # a Result, a _Duplicate, or None until answered
     await _replay_idempotent(conn, commands, results, now)
     targets = await _load_targets(conn, commands, results)
     plans = _plan(commands, results, targets)
@@ -118,9 +118,7 @@ async def run_batch(conn: Connection, commands: Sequence[Command], now: datetime
 # --- idempotency -----------------------------------------------------------------------------
 
 
-async def _replay_idempotent(
-    conn: Connection, commands: Sequence[Command], results: list[Result | None], now: datetime
-) -> None:
+async def _replay_idempotent(conn: Connection, commands: Sequence[Command], results: list[Any], now: datetime) -> None:
     keyed = [(i, c) for i, c in enumerate(commands) if c.idempotency is not None]
     if not keyed:
         return
@@ -132,7 +130,7 @@ async def _replay_idempotent(
         if key in stored:
             results[i] = Outcome(stored[key]["response"], replayed=True)
         elif key in first_in_batch:
-            results[i] = _Duplicate(first_in_batch[key])  # type: ignore[assignment]
+            results[i] = _Duplicate(first_in_batch[key])
         else:
             first_in_batch[key] = i
 
@@ -171,8 +169,11 @@ async def _load_targets(
     conn: Connection, commands: Sequence[Command], results: list[Result | None]
 ) -> dict[tuple[UUID, UUID, UUID], _Target]:
     refs = sorted(
-        {(c.organization_id, c.ledger_id, c.target_id) for i, c in enumerate(commands)
-         if c.kind is not Kind.CREATE and c.target_id is not None and results[i] is None}
+        {
+            (c.organization_id, c.ledger_id, c.target_id)
+            for i, c in enumerate(commands)
+            if c.kind is not Kind.CREATE and c.target_id is not None and results[i] is None
+        }
     )
     if not refs:
         return {}
@@ -206,7 +207,9 @@ def _plan(
             continue
         target = targets.get((command.organization_id, command.ledger_id, command.target_id))  # type: ignore[arg-type]
         if target is None:
-            results[i] = KontorError(codes.ENTITY_NOT_FOUND, "The transaction does not exist.", entity_type="Transaction")
+            results[i] = KontorError(
+                codes.ENTITY_NOT_FOUND, "The transaction does not exist.", entity_type="Transaction"
+            )
             continue
         plans[i] = _stored_plan(target)
     return plans
@@ -289,7 +292,7 @@ def reversal_of(target: _Target) -> ResolvedTransaction:
         )
         bucket.append(ResolvedLeg(side, len(bucket), intent.alias, intent.balance_key, op["amount"], intent))
     row = target.row
-    intent = TransactionIntent(
+    reversed_intent = TransactionIntent(
         asset=row["asset_code"],
         value=row["amount"],
         sources=tuple(leg.intent for leg in sources),
@@ -300,7 +303,7 @@ def reversal_of(target: _Target) -> ResolvedTransaction:
         route=row["route"],
         route_id=str(row["route_id"]) if row["route_id"] else None,
     )
-    return ResolvedTransaction(intent, tuple(sources + destinations))
+    return ResolvedTransaction(reversed_intent, tuple(sources + destinations))
 
 
 # --- balances --------------------------------------------------------------------------------
@@ -465,7 +468,8 @@ def _revert(
         raise KontorError(codes.IS_A_REVERSAL, entity_type="Transaction")
     if target.status != "APPROVED":
         raise KontorError(
-            codes.STATUS_FORBIDS_ACTION, f"The transaction is {target.status}; only APPROVED transactions can be reverted.",
+            codes.STATUS_FORBIDS_ACTION,
+            f"The transaction is {target.status}; only APPROVED transactions can be reverted.",
             entity_type="Transaction",
         )
     reversal = reversal_of(target)
@@ -522,23 +526,40 @@ def _operations(
         writes.operations.append(_columns(row, sql.OPERATION_COLUMNS))
         if draft.balance_affected:
             _touch(command, draft, writes)
-            writes.events.append((command.ledger, "balance.changed", f"{transaction_id}:{row['id']}",
-                                  _balance_changed(row, draft)))
+            writes.events.append(
+                (command.ledger, "balance.changed", f"{transaction_id}:{row['id']}", _balance_changed(row, draft))
+            )
     return rows
 
 
 def _touch(command: Command, draft: OperationDraft, writes: _Writes) -> None:
     state = BalanceState(
-        id=draft.balance_id, account_id=draft.account_id, alias=draft.alias, key=draft.balance_key,
-        asset_code=draft.asset_code, account_type=draft.account_type, available=draft.after.available,
-        on_hold=draft.after.on_hold, version=draft.after.version, direction="", allow_sending=True,
-        allow_receiving=True, overdraft_used=draft.after.overdraft_used,
+        id=draft.balance_id,
+        account_id=draft.account_id,
+        alias=draft.alias,
+        key=draft.balance_key,
+        asset_code=draft.asset_code,
+        account_type=draft.account_type,
+        available=draft.after.available,
+        on_hold=draft.after.on_hold,
+        version=draft.after.version,
+        direction="",
+        allow_sending=True,
+        allow_receiving=True,
+        overdraft_used=draft.after.overdraft_used,
     )
     writes.touched[(command.organization_id, command.ledger_id, draft.balance_id)] = state
 
 
-_REASONS = {"DEBIT": "debit", "CREDIT": "credit", "ON_HOLD": "hold", "RELEASE": "release", "OVERDRAFT": "overdraft",
-            "BLOCK": "block", "UNBLOCK": "unblock"}
+_REASONS = {
+    "DEBIT": "debit",
+    "CREDIT": "credit",
+    "ON_HOLD": "hold",
+    "RELEASE": "release",
+    "OVERDRAFT": "overdraft",
+    "BLOCK": "block",
+    "UNBLOCK": "unblock",
+}
 
 
 def _balance_changed(op: dict[str, Any], draft: OperationDraft) -> dict[str, Any]:
@@ -576,8 +597,17 @@ def _answer(command: Command, transaction_id: UUID, body: dict[str, Any], writes
     text = rep_text(body)
     if command.idempotency is not None:
         key = command.idempotency
-        writes.idempotency.append((command.organization_id, command.ledger_id, key.key, key.request_hash,
-                                   transaction_id, text, now + timedelta(seconds=key.ttl_s)))
+        writes.idempotency.append(
+            (
+                command.organization_id,
+                command.ledger_id,
+                key.key,
+                key.request_hash,
+                transaction_id,
+                text,
+                now + timedelta(seconds=key.ttl_s),
+            )
+        )
     return Outcome(text, replayed=False)
 
 
@@ -590,8 +620,10 @@ async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
     await sql.insert_operations(conn, writes.operations)
     await sql.update_balances(
         conn,
-        [(org, ledger, UUID(s.id), s.available, s.on_hold, s.overdraft_used, s.version, now)
-         for (org, ledger, _), s in writes.touched.items()],
+        [
+            (org, ledger, UUID(s.id), s.available, s.on_hold, s.overdraft_used, s.version, now)
+            for (org, ledger, _), s in writes.touched.items()
+        ],
     )
     await sql.upsert_idempotency(conn, writes.idempotency)
     await _append_journal(conn, writes.events, now)

@@ -52,7 +52,8 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "operation chain",
         "each operation of a balance starts where the previous one ended (the first at zero)",
-        _CHAIN + """
+        _CHAIN
+        + """
         SELECT balance_id, id FROM o
          WHERE (prev_version IS NULL AND (available_before, on_hold_before, overdraft_before, version_before) <> (0, 0, 0, 0))
             OR (prev_version IS NOT NULL AND (available_before, on_hold_before, overdraft_before, version_before)
@@ -62,7 +63,8 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "operation arithmetic",
         "each operation moves exactly its amount as its type says and bumps the version by one",
-        _CHAIN + """
+        _CHAIN
+        + """
         SELECT balance_id, id FROM o
          WHERE version_after <> version_before + 1
             OR NOT CASE type
@@ -130,7 +132,7 @@ async def counts(conn: asyncpg.Connection) -> dict[str, int]:
                   (SELECT count(*) FROM transactions) AS transactions, (SELECT count(*) FROM journal) AS journal_rows,
                   (SELECT count(*) FROM journal_heads) AS ledgers"""
     )
-    return {key: int(row[key]) for key in row.keys()}
+    return {key: int(value) for key, value in row.items()}
 
 
 async def journal_rows(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Record]:
