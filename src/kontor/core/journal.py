@@ -11,12 +11,16 @@ import hashlib
 import json
 from typing import Any
 
+import msgspec
+
+_CANONICAL = msgspec.json.Encoder(order="sorted")
+
 GENESIS = bytes(32)
 
 
 def canonical_payload(payload: Any) -> str:
     """The one JSON text of a payload that is stored and hashed: sorted keys, no spaces."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(payload).decode()
 
 
 def link(

@@ -90,7 +90,7 @@ class _Writes:
     operations: list[tuple[Any, ...]] = field(default_factory=list)
     statuses: list[tuple[UUID, UUID, UUID, str, datetime]] = field(default_factory=list)
     idempotency: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[tuple[LedgerKey, str, str, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[LedgerKey, str, str, str]] = field(default_factory=list)
     touched: dict[tuple[UUID, UUID, str], BalanceState] = field(default_factory=dict)
 
 
@@ -418,10 +418,11 @@ def _create(
     op_rows = _operations(command, transaction_id, drafts, created_at, now, writes)
     answer_status = "CREATED" if stored_status == "APPROVED" else stored_status
     body = rep.transaction(row, [rep.operation(op) for op in op_rows], status_code=answer_status)
+    outcome = _answer(command, transaction_id, body, writes, now)
     if stored_status == "APPROVED":
         event = "transaction.reverted" if parent_id else "transaction.posted"
-        writes.events.append((command.ledger, event, str(transaction_id), body))
-    return _answer(command, transaction_id, body, writes, now)
+        writes.events.append((command.ledger, event, str(transaction_id), outcome.body))
+    return outcome
 
 
 def _settle(
@@ -448,10 +449,10 @@ def _settle(
     op_rows = _operations(command, transaction_id, drafts, now, now, writes)
     row = {**dict(target.row), "status": new_status, "updated_at": now}
     operations = [rep.operation(op) for op in target.operations] + [rep.operation(op) for op in op_rows]
-    body = rep.transaction(row, operations)
+    text = rep_text(rep.transaction(row, operations))
     event = "transaction.committed" if action is Action.COMMIT else "transaction.canceled"
-    writes.events.append((command.ledger, event, str(transaction_id), body))
-    return Outcome(rep_text(body), replayed=False)
+    writes.events.append((command.ledger, event, str(transaction_id), text))
+    return Outcome(text, replayed=False)
 
 
 def _revert(
@@ -527,7 +528,7 @@ def _operations(
         if draft.balance_affected:
             _touch(command, draft, writes)
             writes.events.append(
-                (command.ledger, "balance.changed", f"{transaction_id}:{row['id']}", _balance_changed(row, draft))
+                (command.ledger, "balance.changed", f"{transaction_id}:{row['id']}", canonical_payload(_balance_changed(row, draft)))
             )
     return rows
 
@@ -629,20 +630,17 @@ async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
     await _append_journal(conn, writes.events, now)
 
 
-async def _append_journal(
-    conn: Connection, events: list[tuple[LedgerKey, str, str, dict[str, Any]]], now: datetime
-) -> None:
+async def _append_journal(conn: Connection, events: list[tuple[LedgerKey, str, str, str]], now: datetime) -> None:
     """Number and chain the batch's events per ledger; the heads are locked last, held briefly."""
     if not events:
         return
     heads = await sql.lock_journal_heads(conn, [ledger for ledger, *_ in events])
     created = rep.iso(now) or ""
     rows = []
-    for ledger, event_type, subject, payload in events:
+    for ledger, event_type, subject, text in events:
         seq, prev = heads[ledger]
         seq += 1
         event_id = str(new_id())
-        text = canonical_payload(payload)
         digest = link(prev, seq, event_id, event_type, subject, created, text)
         rows.append((ledger[0], ledger[1], seq, UUID(event_id), event_type, subject, text, now, prev, digest))
         heads[ledger] = (seq, digest)
