@@ -105,7 +105,8 @@ async def _check(database_url: str, ledger: load.Ledger, answers: list[load.Answ
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-async def test_concurrent_transfers_two_workers(database_url, tmp_path: Path):
+async def test_concurrent_transfers_two_workers(own_database_url, tmp_path: Path):
+    database_url = own_database_url
     with Server(database_url, workers=2, log_path=tmp_path / "server.log") as server:
         async with _client(server) as client:
             ledger = await load.setup(client, ACCOUNTS, funding=load.Decimal(100_000))
@@ -115,7 +116,8 @@ async def test_concurrent_transfers_two_workers(database_url, tmp_path: Path):
     await _check(database_url, ledger, answers, crashed=False)
 
 
-async def test_sigkill_mid_load_loses_nothing_acknowledged(database_url, tmp_path: Path):
+async def test_sigkill_mid_load_loses_nothing_acknowledged(own_database_url, tmp_path: Path):
+    database_url = own_database_url
     server = Server(database_url, workers=2, log_path=tmp_path / "server.log").start()
     try:
         async with _client(server) as client:
@@ -151,7 +153,8 @@ async def _count(database_url: str, ledger: load.Ledger) -> int:
         await conn.close()
 
 
-async def test_same_idempotency_key_twenty_times_and_after_restart(database_url, tmp_path: Path):
+async def test_same_idempotency_key_twenty_times_and_after_restart(own_database_url, tmp_path: Path):
+    database_url = own_database_url
     server = Server(database_url, workers=2, log_path=tmp_path / "server.log").start()
     try:
         async with _client(server) as client:

@@ -34,8 +34,9 @@ async def _post_some(client):
     return uuid.UUID(base.rsplit("/", 1)[1])
 
 
-async def test_verify_passes_on_a_healthy_ledger(client, database_url):
-    await _post_some(client)
+async def test_verify_passes_on_a_healthy_ledger(own_client, own_database_url):
+    database_url = own_database_url
+    await _post_some(own_client)
     lines: list[str] = []
     report = await verify(database_url, lines.append)
     assert report.ok, lines
@@ -58,8 +59,9 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("kind", sorted(TAMPERING))
-async def test_verify_finds_tampering(client, database_url, kind):
-    ledger_id = await _post_some(client)
+async def test_verify_finds_tampering(own_client, own_database_url, kind):
+    database_url = own_database_url
+    ledger_id = await _post_some(own_client)
     tamper, undo, check = TAMPERING[kind]
     conn = await asyncpg.connect(database_url)
     try:
@@ -78,8 +80,9 @@ async def test_verify_finds_tampering(client, database_url, kind):
         await conn.close()
 
 
-async def test_financial_history_is_append_only(client, database_url):
-    ledger_id = await _post_some(client)
+async def test_financial_history_is_append_only(own_client, own_database_url):
+    database_url = own_database_url
+    ledger_id = await _post_some(own_client)
     conn = await asyncpg.connect(database_url)
     try:
         for statement in (

@@ -8,7 +8,9 @@ from kontor.api.routes import (
     account_types,
     accounts,
     assets,
+    balances,
     ledgers,
+    operations,
     organizations,
     portfolios,
     segments,
@@ -24,4 +26,6 @@ ROUTERS: list[Router] = [
     assets.router,
     accounts.router,
     transactions.router,
+    balances.router,
+    operations.router,
 ]
