@@ -120,6 +120,9 @@ def _from_validation(exc: ValidationException, path_keys: set[str], query_keys: 
 
 def _from_body_message(message: str, key: str) -> KontorError:
     """Map one msgspec validation message to Midaz's code, naming the field."""
+    if re.fullmatch(r"'[^']*'", message):
+        # Litestar reports a body it could not read at all (e.g. empty) as the missing key's repr.
+        return KontorError(codes.UNMARSHALLING, "The request body is empty or is not a JSON object.")
     named = _FIELD_IN_MESSAGE.search(message)
     parent = "" if key in ("data", "") else key
     if message.startswith("Object contains unknown field") and named:

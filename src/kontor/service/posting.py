@@ -415,7 +415,7 @@ def _create(
         "deleted_at": None,
     }
     writes.transactions.append(_columns({**row, "legs": legs_json(plan)}, sql.TRANSACTION_COLUMNS))
-    op_rows = _operations(command, transaction_id, drafts, created_at, now, writes)
+    op_rows = _operations(command, transaction_id, drafts, created_at, now, writes, intent.description)
     answer_status = "CREATED" if stored_status == "APPROVED" else stored_status
     body = rep.transaction(row, [rep.operation(op) for op in op_rows], status_code=answer_status)
     outcome = _answer(command, transaction_id, body, writes, now)
@@ -446,7 +446,7 @@ def _settle(
     target.status = new_status
     transaction_id = target.row["id"]
     writes.statuses.append((command.organization_id, command.ledger_id, transaction_id, new_status, now))
-    op_rows = _operations(command, transaction_id, drafts, now, now, writes)
+    op_rows = _operations(command, transaction_id, drafts, now, now, writes, target.row["description"])
     row = {**dict(target.row), "status": new_status, "updated_at": now}
     operations = [rep.operation(op) for op in target.operations] + [rep.operation(op) for op in op_rows]
     text = rep_text(rep.transaction(row, operations))
@@ -488,7 +488,9 @@ def _operations(
     created_at: datetime,
     now: datetime,
     writes: _Writes,
+    description: str | None,
 ) -> list[dict[str, Any]]:
+    """The operation rows of ``drafts``; an operation's description is its leg's, else the transaction's."""
     rows = []
     for draft in drafts:
         leg = draft.leg.intent
@@ -497,7 +499,7 @@ def _operations(
             "ledger_id": command.ledger_id,
             "id": new_id(),
             "transaction_id": transaction_id,
-            "description": leg.description,
+            "description": leg.description or description,
             "type": draft.type,
             "direction": draft.direction,
             "asset_code": draft.asset_code,
