@@ -48,9 +48,10 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[FieldProblem] | None = None
 
 
-def problem_response(error: KontorError) -> Response[Problem]:
+def problem_body(error: KontorError) -> Problem:
+    """The problem document for ``error``."""
     code = error.code
-    body = Problem(
+    return Problem(
         type=ERROR_TYPE_BASE + code.code,
         title=code.title,
         status=code.status,
@@ -59,6 +60,11 @@ def problem_response(error: KontorError) -> Response[Problem]:
         entityType=error.entity_type,
         errors=[FieldProblem(e.location, e.message, e.value) for e in error.errors] or None,
     )
+
+
+def problem_response(error: KontorError) -> Response[Problem]:
+    code = error.code
+    body = problem_body(error)
     headers = {"Retry-After": "1"} if code.status == 503 else None
     return Response(body, status_code=code.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 

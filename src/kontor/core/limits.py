@@ -9,6 +9,9 @@ from __future__ import annotations
 # Pagination (Midaz: MAX_PAGINATION_LIMIT default 100, page size default 10).
 PAGE_LIMIT_DEFAULT = 10
 PAGE_LIMIT_MAX = 100
+# Offset paging reads ``(page - 1) * limit`` rows past the start, a PostgreSQL bigint; this bound
+# keeps that far inside int64 and still lies beyond any ledger's list of entities.
+PAGE_NUMBER_MAX = 1_000_000_000
 SEARCH_TERM_LENGTH_MAX = 256
 # Transaction and operation lists without dates look back this many months (Midaz default 1).
 LIST_DEFAULT_WINDOW_MONTHS = 1
@@ -35,3 +38,7 @@ LEGS_PER_SIDE_MAX = 1000
 # Share percentages are integers, read as int64 by Midaz; the bound also keeps the exact share
 # computation within the core's decimal precision.
 SHARE_PERCENTAGE_MAX = 2**63 - 1
+
+# The bulk endpoint: transactions per request, and the request body it may need.
+BATCH_TRANSACTIONS_MAX = 1000
+BATCH_BODY_BYTES_MAX = 8 << 20

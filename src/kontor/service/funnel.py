@@ -41,6 +41,22 @@ class _Pending:
     future: asyncio.Future[Result]
 
 
+@dataclass(slots=True)
+class _Atomic:
+    """Commands that commit together or not at all, in a database transaction of their own."""
+
+    commands: list[Command]
+    future: asyncio.Future[list[Result]]
+
+
+class _RolledBack(Exception):
+    """Raised inside an atomic group's database transaction to undo it."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__("atomic group rolled back")
+        self.results = results
+
+
 class Funnel:
     """Batches commands into database transactions; one worker task per process."""
 
@@ -48,7 +64,7 @@ class Funnel:
         self._db = db
         self._batch_max = batch_max
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._queue: deque[_Pending] = deque()
+        self._queue: deque[_Pending | _Atomic] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: dict[tuple[UUID, UUID, str], tuple[str, asyncio.Future[Result]]] = {}
@@ -81,6 +97,30 @@ class Funnel:
         self.start()
         return _unwrap(await asyncio.shield(future), replayed=False)
 
+    async def submit_many(self, commands: list[Command]) -> list[Result]:
+        """Queue ``commands`` together (they share batches) and answer each, in order."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Result]] = []
+        for command in commands:
+            future: asyncio.Future[Result] = loop.create_future()
+            futures.append(future)
+            self._queue.append(_Pending(command, future))
+        self._wakeup.set()
+        self.start()
+        return list(await asyncio.shield(asyncio.gather(*futures)))
+
+    async def submit_atomic(self, commands: list[Command]) -> list[Result]:
+        """Apply ``commands`` all or none: if any is refused, nothing commits.
+
+        The answers keep their order; when the group rolls back, the refused commands carry their
+        own errors and the others ``BATCH_ROLLED_BACK``.
+        """
+        future: asyncio.Future[list[Result]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Atomic(commands, future))
+        self._wakeup.set()
+        self.start()
+        return await asyncio.shield(future)
+
     async def _join(self, slot: tuple[UUID, UUID, str], request_hash: str) -> Outcome:
         first_hash, future = self._in_flight[slot]
         if first_hash != request_hash:
@@ -96,8 +136,31 @@ class Funnel:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                batch = [self._queue.popleft() for _ in range(min(self._batch_max, len(self._queue)))]
+                if isinstance(self._queue[0], _Atomic):
+                    await self._process_atomic(self._queue.popleft())  # type: ignore[arg-type]
+                    continue
+                batch: list[_Pending] = []
+                while self._queue and len(batch) < self._batch_max and isinstance(self._queue[0], _Pending):
+                    batch.append(self._queue.popleft())  # type: ignore[arg-type]
                 await self._process(batch)
+
+    async def _process_atomic(self, group: _Atomic) -> None:
+        self.batches += 1
+        self.commands += len(group.commands)
+        try:
+            results = await self._attempt(group.commands, atomic=True)
+        except _RolledBack as rolled_back:
+            results = [
+                r if isinstance(r, KontorError) else KontorError(codes.BATCH_ROLLED_BACK, entity_type="Transaction")
+                for r in rolled_back.results
+            ]
+        except Exception as exc:
+            error = exc if isinstance(exc, KontorError) else KontorError(codes.PERSISTENCE_FAILED)
+            if not isinstance(exc, KontorError):
+                log.error("atomic group failed: %r", exc, exc_info=exc)
+            results = [error] * len(group.commands)
+        if not group.future.done():
+            group.future.set_result(results)
 
     async def _process(self, batch: list[_Pending]) -> None:
         self.batches += 1
@@ -125,13 +188,16 @@ class Funnel:
         if not pending.future.done():
             pending.future.set_result(results[0])
 
-    async def _attempt(self, commands: list[Command]) -> list[Result]:
+    async def _attempt(self, commands: list[Command], *, atomic: bool = False) -> list[Result]:
         for attempt in range(1, BATCH_RETRIES_MAX + 1):
             try:
                 async with self._db.transaction() as conn:
-                    return await run_batch(conn, commands, self._clock())
+                    results = await run_batch(conn, commands, self._clock())
+                    if atomic and any(isinstance(r, KontorError) for r in results):
+                        raise _RolledBack(results)
+                    return results
             except Exception as exc:
-                if attempt < BATCH_RETRIES_MAX and is_retryable(exc):
+                if attempt < BATCH_RETRIES_MAX and is_retryable(exc) and not isinstance(exc, _RolledBack):
                     log.info("batch retry %d after %s", attempt, type(exc).__name__)
                     continue
                 raise

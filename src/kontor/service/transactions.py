@@ -8,6 +8,7 @@ transactions back.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -70,9 +71,45 @@ async def create(
 ) -> Outcome:
     resolved = resolve(intent)
     await _require_scope(ctx, organization_id, ledger_id)
-    command = Command(Kind.CREATE, organization_id, ledger_id, resolved=resolved, action=action,
-                      idempotency=key, transaction_date=date)
+    command = Command(
+        Kind.CREATE,
+        organization_id,
+        ledger_id,
+        resolved=resolved,
+        action=action,
+        idempotency=key,
+        transaction_date=date,
+    )
     return await ctx.funnel.submit(command)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A create request validated and resolved outside the funnel, ready to queue."""
+
+    command: Command
+
+
+def prepare(intent: TransactionIntent, action: Action, key: Idempotency, date: datetime | None) -> Prepared:
+    """Resolve ``intent`` (Midaz's validation order); raises the first refusal."""
+    placeholder = UUID(int=0)  # the scope is set when the batch is queued
+    return Prepared(Command(Kind.CREATE, placeholder, placeholder, resolved=resolve(intent), action=action,
+                            idempotency=key, transaction_date=date))
+
+
+async def create_batch(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, items: list[Prepared | KontorError], *, atomic: bool
+) -> list[Outcome | KontorError]:
+    """Queue every prepared item together; answers in order. ``atomic``: all commit or none does."""
+    await _require_scope(ctx, organization_id, ledger_id)
+    commands = [replace(item.command, organization_id=organization_id, ledger_id=ledger_id)
+                for item in items if isinstance(item, Prepared)]
+    if atomic and len(commands) < len(items):
+        return [item if isinstance(item, KontorError) else KontorError(codes.BATCH_ROLLED_BACK, entity_type=ENTITY)
+                for item in items]
+    submit = ctx.funnel.submit_atomic if atomic else ctx.funnel.submit_many
+    answers = iter(await submit(commands))
+    return [item if isinstance(item, KontorError) else next(answers) for item in items]
 
 
 async def settle(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, kind: Kind) -> Outcome:
@@ -99,14 +136,18 @@ async def get(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_
     return rep.transaction(row, [rep.operation(op) for op in operations.get(transaction_id, [])])
 
 
-async def list_(ctx: Context, organization_id: UUID, ledger_id: UUID, query: ListQuery) -> tuple[list[dict[str, Any]], CursorPage]:
+async def list_(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, query: ListQuery
+) -> tuple[list[dict[str, Any]], CursorPage]:
     async with ctx.db.connection() as conn:
         await require_ledger(conn, organization_id, ledger_id)
         page = await store.list_page(conn, organization_id, ledger_id, query)
         ids = [row["id"] for row in page.rows]  # type: ignore[index]
         operations = await store.operations_of(conn, organization_id, ledger_id, ids)
-    items = [rep.transaction(row, [rep.operation(op) for op in operations.get(row["id"], [])])  # type: ignore[index]
-             for row in page.rows]
+    items = [
+        rep.transaction(row, [rep.operation(op) for op in operations.get(row["id"], [])])  # type: ignore[index]
+        for row in page.rows
+    ]
     return items, page
 
 
@@ -116,8 +157,14 @@ async def count(ctx: Context, organization_id: UUID, ledger_id: UUID, query: Lis
         return await store.count(conn, organization_id, ledger_id, query)
 
 
-async def update(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID,
-                 description: str | None, metadata: MetadataPatch) -> dict[str, Any]:
+async def update(
+    ctx: Context,
+    organization_id: UUID,
+    ledger_id: UUID,
+    transaction_id: UUID,
+    description: str | None,
+    metadata: MetadataPatch,
+) -> dict[str, Any]:
     """PATCH changes only the description and metadata; the money never changes."""
     async with ctx.db.transaction() as conn:
         await require_ledger(conn, organization_id, ledger_id)
@@ -131,8 +178,15 @@ async def update(ctx: Context, organization_id: UUID, ledger_id: UUID, transacti
     return await get(ctx, organization_id, ledger_id, transaction_id)
 
 
-async def update_operation(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID,
-                           operation_id: UUID, description: str | None, metadata: MetadataPatch) -> dict[str, Any]:
+async def update_operation(
+    ctx: Context,
+    organization_id: UUID,
+    ledger_id: UUID,
+    transaction_id: UUID,
+    operation_id: UUID,
+    description: str | None,
+    metadata: MetadataPatch,
+) -> dict[str, Any]:
     async with ctx.db.transaction() as conn:
         await require_ledger(conn, organization_id, ledger_id)
         row = await store.get_operation(conn, organization_id, ledger_id, operation_id, transaction_id=transaction_id)

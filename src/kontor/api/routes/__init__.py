@@ -14,6 +14,7 @@ from kontor.api.routes import (
     organizations,
     portfolios,
     segments,
+    transaction_batch,
     transactions,
 )
 
@@ -25,6 +26,7 @@ ROUTERS: list[Router] = [
     account_types.router,
     assets.router,
     accounts.router,
+    transaction_batch.router,
     transactions.router,
     balances.router,
     operations.router,

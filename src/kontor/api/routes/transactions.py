@@ -119,7 +119,7 @@ class OutflowIn(_Header, kw_only=True):
 
 class TransactionUpdate(msgspec.Struct, forbid_unknown_fields=True):
     description: Str256 | UnsetType = UNSET
-    metadata: Metadata | None | UnsetType = UNSET
+    metadata: Metadata | UnsetType | None = UNSET
 
 
 class StatusOut(msgspec.Struct):
@@ -205,8 +205,11 @@ def _legs(legs: list[LegIn], side: str) -> tuple[LegIntent, ...]:
 def _leg(leg: LegIn, location: str) -> LegIntent:
     common.check_texts(leg)
     if leg.remaining is not None and leg.remaining.strip() == "":
-        raise FieldErrors(codes.INVALID_LEG_AMOUNT_FORM, f"{location}.remaining may not be empty.",
-                          errors=[FieldError(f"{location}.remaining", "empty")])
+        raise FieldErrors(
+            codes.INVALID_LEG_AMOUNT_FORM,
+            f"{location}.remaining may not be empty.",
+            errors=[FieldError(f"{location}.remaining", "empty")],
+        )
     return LegIntent(
         alias=common.require(leg.account_alias, f"{location}.accountAlias"),
         balance_key=(leg.balance_key or DEFAULT_BALANCE_KEY),
@@ -221,8 +224,14 @@ def _leg(leg: LegIn, location: str) -> LegIntent:
     )
 
 
-def _intent(header: _Header, asset: str, value: Decimal, sources: tuple[LegIntent, ...],
-            destinations: tuple[LegIntent, ...], pending: bool) -> TransactionIntent:
+def _intent(
+    header: _Header,
+    asset: str,
+    value: Decimal,
+    sources: tuple[LegIntent, ...],
+    destinations: tuple[LegIntent, ...],
+    pending: bool,
+) -> TransactionIntent:
     common.check_texts(header)
     return TransactionIntent(
         asset=common.require(asset, "send.asset"),
@@ -239,6 +248,18 @@ def _intent(header: _Header, asset: str, value: Decimal, sources: tuple[LegInten
     )
 
 
+def intent_of(header: _Header, send: SendIn, pending: bool) -> TransactionIntent:
+    """The intent of a /json-shaped body (also each item of a batch)."""
+    return _intent(
+        header,
+        send.asset,
+        send.value,
+        _legs(send.source.from_, "source.from"),
+        _legs(send.distribute.to, "distribute.to"),
+        pending,
+    )
+
+
 def _external(asset: str, value: Decimal) -> tuple[LegIntent, ...]:
     return (LegIntent(alias=f"@external/{asset}", amount=parse_amount(value, "send.value")),)
 
@@ -252,60 +273,112 @@ def answer(outcome: Outcome, status_code: int = 201) -> Response[bytes]:
     )
 
 
-async def _post(ctx: Context, request: Request[Any, Any, Any], organization_id: UUID, ledger_id: UUID,
-                intent: TransactionIntent, action: Action, header: _Header, key: str | None, ttl: str | None,
-                endpoint: str) -> Response[bytes]:
+async def _post(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    intent: TransactionIntent,
+    action: Action,
+    header: _Header,
+    key: str | None,
+    ttl: str | None,
+    endpoint: str,
+) -> Response[bytes]:
     date = service.transaction_date(header.transaction_date, pending=intent.pending)
     idem = service.idempotency(key, ttl, endpoint, await request.body())
     return answer(await service.create(ctx, organization_id, ledger_id, intent, action, idem, date))
 
 
 @post("/json", responses=_documented(201, "TransactionOut"), status_code=201)
-async def create_json(ctx: Context, request: Request[Any, Any, Any], organization_id: UUID, ledger_id: UUID,
-                      data: TransactionIn, key: IdempotencyHeader = None, ttl: TtlHeader = None) -> Response[bytes]:
+async def create_json(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: TransactionIn,
+    key: IdempotencyHeader = None,
+    ttl: TtlHeader = None,
+) -> Response[bytes]:
     """A transaction with explicit sources and destinations; ``pending`` holds the funds until commit."""
-    send = data.send
-    intent = _intent(data, send.asset, send.value, _legs(send.source.from_, "source.from"),
-                     _legs(send.distribute.to, "distribute.to"), data.pending)
+    intent = intent_of(data, data.send, data.pending)
     action = Action.PENDING if data.pending else Action.CREATE
     return await _post(ctx, request, organization_id, ledger_id, intent, action, data, key, ttl, "json")
 
 
 @post("/inflow", responses=_documented(201, "TransactionOut"), status_code=201)
-async def create_inflow(ctx: Context, request: Request[Any, Any, Any], organization_id: UUID, ledger_id: UUID,
-                        data: InflowIn, key: IdempotencyHeader = None, ttl: TtlHeader = None) -> Response[bytes]:
+async def create_inflow(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: InflowIn,
+    key: IdempotencyHeader = None,
+    ttl: TtlHeader = None,
+) -> Response[bytes]:
     """Money entering the ledger: the source is ``@external/<asset>`` for the whole value."""
     send = data.send
-    intent = _intent(data, send.asset, send.value, _external(send.asset, send.value),
-                     _legs(send.distribute.to, "distribute.to"), False)
+    intent = _intent(
+        data,
+        send.asset,
+        send.value,
+        _external(send.asset, send.value),
+        _legs(send.distribute.to, "distribute.to"),
+        False,
+    )
     return await _post(ctx, request, organization_id, ledger_id, intent, Action.CREATE, data, key, ttl, "inflow")
 
 
 @post("/outflow", responses=_documented(201, "TransactionOut"), status_code=201)
-async def create_outflow(ctx: Context, request: Request[Any, Any, Any], organization_id: UUID, ledger_id: UUID,
-                         data: OutflowIn, key: IdempotencyHeader = None, ttl: TtlHeader = None) -> Response[bytes]:
+async def create_outflow(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: OutflowIn,
+    key: IdempotencyHeader = None,
+    ttl: TtlHeader = None,
+) -> Response[bytes]:
     """Money leaving the ledger: the destination is ``@external/<asset>`` for the whole value."""
     send = data.send
-    intent = _intent(data, send.asset, send.value, _legs(send.source.from_, "source.from"),
-                     _external(send.asset, send.value), data.pending)
+    intent = _intent(
+        data,
+        send.asset,
+        send.value,
+        _legs(send.source.from_, "source.from"),
+        _external(send.asset, send.value),
+        data.pending,
+    )
     action = Action.PENDING if data.pending else Action.CREATE
     return await _post(ctx, request, organization_id, ledger_id, intent, action, data, key, ttl, "outflow")
 
 
 @post("/annotation", responses=_documented(201, "TransactionOut"), status_code=201)
-async def create_annotation(ctx: Context, request: Request[Any, Any, Any], organization_id: UUID, ledger_id: UUID,
-                            data: TransactionIn, key: IdempotencyHeader = None,
-                            ttl: TtlHeader = None) -> Response[bytes]:
+async def create_annotation(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: TransactionIn,
+    key: IdempotencyHeader = None,
+    ttl: TtlHeader = None,
+) -> Response[bytes]:
     """A record of a transaction (status NOTED) that moves no money."""
     send = data.send
-    intent = _intent(data, send.asset, send.value, _legs(send.source.from_, "source.from"),
-                     _legs(send.distribute.to, "distribute.to"), False)
-    return await _post(ctx, request, organization_id, ledger_id, intent, Action.ANNOTATE, data, key, ttl,
-                       "annotation")
+    intent = _intent(
+        data,
+        send.asset,
+        send.value,
+        _legs(send.source.from_, "source.from"),
+        _legs(send.distribute.to, "distribute.to"),
+        False,
+    )
+    return await _post(ctx, request, organization_id, ledger_id, intent, Action.ANNOTATE, data, key, ttl, "annotation")
 
 
-async def _settle(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID,
-                  kind: Kind) -> Response[bytes]:
+async def _settle(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, kind: Kind
+) -> Response[bytes]:
     return answer(await service.settle(ctx, organization_id, ledger_id, transaction_id, kind))
 
 
@@ -328,8 +401,9 @@ async def revert(ctx: Context, organization_id: UUID, ledger_id: UUID, transacti
 
 
 @get("/{transaction_id:str}", responses=_documented(200, "TransactionOut"))
-async def get_transaction(ctx: Context, organization_id: UUID, ledger_id: UUID,
-                          transaction_id: UUID) -> Response[bytes]:
+async def get_transaction(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID
+) -> Response[bytes]:
     body = await service.get(ctx, organization_id, ledger_id, transaction_id)
     return Response(msgspec.json.encode(body), media_type=MediaType.JSON)
 
@@ -338,48 +412,73 @@ def _window(listing: ListQuery) -> ListQuery:
     if listing.start is not None:
         return listing
     start, end = common.default_window(1)
-    return ListQuery(listing.limit, listing.page, listing.cursor, listing.descending, start, end,
-                     listing.metadata, listing.filters)
+    return ListQuery(
+        listing.limit, listing.page, listing.cursor, listing.descending, start, end, listing.metadata, listing.filters
+    )
 
 
 @get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
-async def list_transactions(ctx: Context, organization_id: UUID, ledger_id: UUID,
-                            listing: ListQuery) -> common.CursorPageOut[TransactionOut]:
+async def list_transactions(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery
+) -> common.CursorPageOut[TransactionOut]:
     items, page = await service.list_(ctx, organization_id, ledger_id, _window(listing))
     return common.CursorPageOut(items, listing.limit, page.next_cursor, page.prev_cursor)  # type: ignore[arg-type]
 
 
-@head("/metrics/count", responses=ERROR_RESPONSES, status_code=204,
-      dependencies={"listing": Provide(common.cursor_query)})
-async def count_transactions(ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery,
-                             status: str | None = None) -> Response[None]:
+@head(
+    "/metrics/count", responses=ERROR_RESPONSES, status_code=204, dependencies={"listing": Provide(common.cursor_query)}
+)
+async def count_transactions(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery, status: str | None = None
+) -> Response[None]:
     query = listing.with_filters(Filter("status", status.upper() if status else None))
     return common.count_response(await service.count(ctx, organization_id, ledger_id, query))
 
 
 @patch("/{transaction_id:str}", responses=_documented(200, "TransactionOut"))
-async def update_transaction(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID,
-                             data: TransactionUpdate) -> Response[bytes]:
+async def update_transaction(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, data: TransactionUpdate
+) -> Response[bytes]:
     """Only the description and the metadata of a transaction can change."""
     description = None if data.description is UNSET else common.check_text(data.description, "description")
-    body = await service.update(ctx, organization_id, ledger_id, transaction_id, description,
-                                common.metadata_patch(data.metadata))
+    body = await service.update(
+        ctx, organization_id, ledger_id, transaction_id, description, common.metadata_patch(data.metadata)
+    )
     return Response(msgspec.json.encode(body), media_type=MediaType.JSON)
 
 
 @patch("/{transaction_id:str}/operations/{operation_id:str}", responses=_documented(200, "OperationOut"))
-async def update_operation(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID,
-                           operation_id: UUID, data: TransactionUpdate) -> Response[bytes]:
+async def update_operation(
+    ctx: Context,
+    organization_id: UUID,
+    ledger_id: UUID,
+    transaction_id: UUID,
+    operation_id: UUID,
+    data: TransactionUpdate,
+) -> Response[bytes]:
     """Only the description and the metadata of an operation can change."""
     description = None if data.description is UNSET else common.check_text(data.description, "description")
-    body = await service.update_operation(ctx, organization_id, ledger_id, transaction_id, operation_id,
-                                          description, common.metadata_patch(data.metadata))
+    body = await service.update_operation(
+        ctx, organization_id, ledger_id, transaction_id, operation_id, description, common.metadata_patch(data.metadata)
+    )
     return Response(msgspec.json.encode(body), media_type=MediaType.JSON)
 
 
 router = Router(
     "/v1/organizations/{organization_id:str}/ledgers/{ledger_id:str}/transactions",
-    route_handlers=[create_json, create_inflow, create_outflow, create_annotation, commit, cancel, revert,
-                    get_transaction, list_transactions, count_transactions, update_transaction, update_operation],
+    route_handlers=[
+        create_json,
+        create_inflow,
+        create_outflow,
+        create_annotation,
+        commit,
+        cancel,
+        revert,
+        get_transaction,
+        list_transactions,
+        count_transactions,
+        update_transaction,
+        update_operation,
+    ],
     tags=["Transactions"],
 )
