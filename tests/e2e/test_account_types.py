@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tests.helpers import assert_problem, create, ledger, organization
 
 from kontor.service.account_types import key_exists
 from kontor.store.db import Database
+from tests.helpers import assert_problem, create, ledger, organization
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tests.e2e.test_ledgers import DEFAULT_SETTINGS
-from tests.helpers import assert_problem, ledger, organization
 
 from kontor.core.limits import SETTINGS_BODY_BYTES_MAX
 from kontor.service.context import Context
 from kontor.service.ledger_settings import get_settings
 from kontor.store.db import Database
+from tests.e2e.test_ledgers import DEFAULT_SETTINGS
+from tests.helpers import assert_problem, ledger, organization
 
 
 @pytest.fixture

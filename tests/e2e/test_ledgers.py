@@ -4,9 +4,9 @@ import dataclasses
 import uuid
 
 from litestar.testing import AsyncTestClient
-from tests.helpers import assert_problem, ledger, organization, unique
 
 from kontor.api.app import create_app
+from tests.helpers import assert_problem, ledger, organization, unique
 
 DEFAULT_SETTINGS = {
     "accounting": {"validateAccountType": False, "validateRoutes": False, "requireHolder": False},

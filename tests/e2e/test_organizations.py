@@ -43,16 +43,25 @@ async def test_parent_organization(client):
     parent = await organization(client)
     child = await organization(client, parentOrganizationId=parent["id"])
     assert child["parentOrganizationId"] == parent["id"]
-    assert_problem(await client.post(BASE, json={"legalName": "x", "legalDocument": "1",
-                                                 "parentOrganizationId": str(uuid.uuid4())}), 404, "0039")
+    assert_problem(
+        await client.post(
+            BASE, json={"legalName": "x", "legalDocument": "1", "parentOrganizationId": str(uuid.uuid4())}
+        ),
+        404,
+        "0039",
+    )
     assert_problem(await client.patch(f"{BASE}/{child['id']}", json={"parentOrganizationId": child["id"]}), 422, "0091")
 
 
 async def test_address_country(client):
-    ok = await client.post(BASE, json={"legalName": "a", "legalDocument": "1", "address": {"line1": "x", "country": "BR"}})
+    ok = await client.post(
+        BASE, json={"legalName": "a", "legalDocument": "1", "address": {"line1": "x", "country": "BR"}}
+    )
     assert ok.status_code == 201
     assert ok.json()["address"]["country"] == "BR"
-    bad = await client.post(BASE, json={"legalName": "a", "legalDocument": "1", "address": {"line1": "x", "country": "XX"}})
+    bad = await client.post(
+        BASE, json={"legalName": "a", "legalDocument": "1", "address": {"line1": "x", "country": "XX"}}
+    )
     assert_problem(bad, 400, "0032")
 
 

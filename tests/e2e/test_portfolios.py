@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from tests.helpers import assert_problem, create, ledger, organization
 
 

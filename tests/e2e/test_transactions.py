@@ -2,7 +2,8 @@
 
 Each refusal is checked twice: the answer (status and Midaz code) and the ledger afterwards, which
 must be exactly as before (balances with their versions, and no transaction, operation, journal or
-idempotency row). Balances are read with SQL until the balance endpoints exist.
+idempotency row). Balances are read with SQL, which also sees versions and every posting table;
+test_balance_endpoints_agree_with_the_books checks the balance endpoints against it.
 
 Concurrency: Litestar's ``AsyncTestClient`` runs each request to completion before the next one
 starts (its transport blocks on a portal call), so ``asyncio.gather`` over it is serial. Concurrent
@@ -478,7 +479,8 @@ async def test_revert_without_the_funds_is_0018(book: Book) -> None:
 
 @pytest.mark.skip(
     reason="0089 (nothing to revert) is unreachable over HTTP: an APPROVED transaction always has "
-    "DEBIT/CREDIT operations, since its value is > 0 and each side adds up to it"
+    "DEBIT/CREDIT operations, since its value is > 0 and each side adds up to it (it shows up only through "
+    "the commit/revert race bug, see test_commit_and_revert_racing_answer_as_some_serial_order)"
 )
 async def test_nothing_to_revert_is_0089() -> None:
     raise AssertionError("unreachable")
@@ -552,9 +554,10 @@ async def test_same_key_other_body_in_flight_is_0084_or_a_replay(book: Book) -> 
 
     Midaz compares no hash after the first answer (reference §1.2), so a finished key replays the first
     result even for a different body. Which request wins the race is not fixed; exactly one moves money.
+    Rounds repeat until a 0084 is seen (the first round nearly always shows one).
     """
-    outcomes = set()
-    for _ in range(5):
+    seen = []
+    while "0084" not in seen and len(seen) < 10:
         before = (await book.balances())["@bob"][0]
         key = {"X-Idempotency": unique("race")}
         first, second = await concurrently(
@@ -567,15 +570,14 @@ async def test_same_key_other_body_in_flight_is_0084_or_a_replay(book: Book) -> 
         winner, other = fresh[0], (second if fresh[0] is first else first)
         if other.status_code == 409:
             assert_problem(other, 409, "0084")
-            outcomes.add("0084")
+            seen.append("0084")
         else:
             assert other.status_code == 201, other.text
             assert other.headers["X-Idempotency-Replayed"] == "true"
             assert other.json() == winner.json()
-            outcomes.add("replay")
+            seen.append("replay")
         assert (await book.balances())["@bob"][0] == before + Decimal(winner.json()["amount"])
-    assert outcomes  # which of the two was seen is reported by pytest -rP if needed
-    print(f"same key, other body, concurrently: {sorted(outcomes)}")
+    assert "0084" in seen, seen
 
 
 async def test_same_key_same_body_in_flight_is_one_transaction(book: Book) -> None:
@@ -641,6 +643,31 @@ async def test_concurrent_commit_and_cancel_one_wins(book: Book) -> None:
         assert got["@alice"] == (100, 0) and got["@bob"] == (0, 0)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="commit and revert of one PENDING transaction in one funnel batch (commit first): revert answers "
+    "422 0089 instead of 201; posting._settle moves target.status to APPROVED but not target.operations, so "
+    "reversal_of() sees only the ON_HOLD operation",
+)
+async def test_commit_and_revert_racing_answer_as_some_serial_order(book: Book) -> None:
+    """Serially, commit-then-revert reverts (201) and revert-then-commit refuses the revert (0099)."""
+    rounds, reverted = 30, 0
+    for i in range(rounds):
+        pending = await book.ok("json", pay("1", pending=True, description=f"round {i}"))
+        url = f"{book.transactions}/{pending['id']}"
+        commit, revert = await concurrently(
+            book.client, ("POST", f"{url}/commit", None, None), ("POST", f"{url}/revert", None, None)
+        )
+        assert commit.status_code == 201, commit.text
+        if revert.status_code == 201:
+            assert revert.json()["parentTransactionId"] == pending["id"]
+            reverted += 1
+        else:
+            assert_problem(revert, 409, "0099")
+    got = await book.balances()
+    assert got["@alice"] == (100 - rounds + reverted, 0) and got["@bob"] == (rounds - reverted, 0)
+
+
 async def test_concurrent_reverts_one_wins(book: Book) -> None:
     paid = await book.ok("json", pay("30"))
     answers = await concurrently(book.client, *[("POST", f"{book.transactions}/{paid['id']}/revert", None, None)] * 3)
@@ -681,7 +708,7 @@ async def test_marketplace_payout(client: AsyncTestClient, conn: asyncpg.Connect
         ("@seller-2", "CREDIT", "75"),
         ("@platform", "CREDIT", "25"),
     ]
-    assert [o["description"] for o in order["operations"]][2:] == ["shoes", "socks", "commission"]
+    assert [o["description"] for o in order["operations"]] == ["order 42", "order 42", "shoes", "socks", "commission"]
     assert order["operations"][1]["balance"]["available"] == "50"
     assert order["operations"][1]["balanceAfter"]["available"] == "0"
     got = await book.balances()
@@ -986,4 +1013,38 @@ async def test_patch_an_operation(book: Book) -> None:
         assert_problem(await book.client.patch(url, json={"amount": {"value": "1"}}), 400, "0053")
     fetched = (await book.client.get(f"{book.transactions}/{paid['id']}")).json()
     assert fetched["operations"][1]["description"] == "credit bob"
-    assert fetched["operations"][0]["description"] == paid["operations"][0]["description"]
+    assert fetched["operations"][0]["description"] == "tx"
+
+
+async def test_balance_endpoints_agree_with_the_books(book: Book) -> None:
+    await book.ok("json", pay("30"))
+    await book.ok("json", pay("20", destination="@carol", pending=True))
+    stored = await book.balances()
+    paths = {alias: f"accounts/alias/{alias}/balances" for alias in ALIASES} | {
+        EXTERNAL: "accounts/external/BRL/balances"
+    }
+    for alias, path in paths.items():
+        response = await book.client.get(f"{book.base}/{path}")
+        assert response.status_code == 200, response.text
+        (shown,) = response.json()["items"]
+        assert (Decimal(shown["available"]), Decimal(shown["onHold"])) == stored[alias], alias
+    listed = (await book.client.get(f"{book.base}/balances", params={"limit": 100})).json()["items"]
+    assert {b["alias"]: (Decimal(b["available"]), Decimal(b["onHold"])) for b in listed} == stored
+    assert stored["@alice"] == (50, 20) and stored["@bob"] == (30, 0) and stored["@carol"] == (0, 0)
+
+
+async def test_amounts_are_numbers_or_strings_and_answer_trimmed(book: Book) -> None:
+    as_numbers = {
+        "send": {
+            "asset": "BRL",
+            "value": 10.10,
+            "source": {"from": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": 10.1}}]},
+            "distribute": {"to": [{"accountAlias": "@bob", "amount": {"asset": "BRL", "value": 10.100}}]},
+        }
+    }
+    paid = await book.ok("json", as_numbers)
+    assert paid["amount"] == "10.1" and ops_of(paid)[1] == ("@bob", "CREDIT", "10.1")
+    trimmed = await book.ok("json", pay("20.500"))
+    assert trimmed["amount"] == "20.5"
+    assert trimmed["operations"][0]["balanceAfter"]["available"] == "69.4"
+    assert (await book.balances())["@bob"] == (Decimal("30.6"), 0)

@@ -21,35 +21,56 @@ async def balances(database_url, base):
     ledger_id = base.rsplit("/", 1)[1]
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT alias, available, on_hold FROM balances WHERE ledger_id = $1 AND deleted_at IS NULL",
-                                __import__("uuid").UUID(ledger_id))
+        rows = await conn.fetch(
+            "SELECT alias, available, on_hold FROM balances WHERE ledger_id = $1 AND deleted_at IS NULL",
+            __import__("uuid").UUID(ledger_id),
+        )
     finally:
         await conn.close()
     return {r["alias"]: (r["available"], r["on_hold"]) for r in rows}
 
 
 def send(value, sources, destinations, **extra):
-    return {"send": {"asset": "BRL", "value": value,
-                     "source": {"from": sources}, "distribute": {"to": destinations}}, **extra}
+    return {
+        "send": {"asset": "BRL", "value": value, "source": {"from": sources}, "distribute": {"to": destinations}},
+        **extra,
+    }
 
 
 async def test_inflow_p2p_with_fee(client, database_url):
     base = await setup_ledger(client)
-    inflow = await client.post(f"{base}/transactions/inflow", json={
-        "send": {"asset": "BRL", "value": "100", "distribute": {"to": [
-            {"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "100"}}]}}})
+    inflow = await client.post(
+        f"{base}/transactions/inflow",
+        json={
+            "send": {
+                "asset": "BRL",
+                "value": "100",
+                "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "100"}}]},
+            }
+        },
+    )
     assert inflow.status_code == 201, inflow.text
     assert inflow.json()["status"]["code"] == "CREATED"
     assert inflow.headers["X-Idempotency-Replayed"] == "false"
-    p2p = await client.post(f"{base}/transactions/json", json=send("100", [
-        {"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "100"}}], [
-        {"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "98"}},
-        {"accountAlias": "@fees", "remaining": "remaining"}]))
+    p2p = await client.post(
+        f"{base}/transactions/json",
+        json=send(
+            "100",
+            [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "100"}}],
+            [
+                {"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "98"}},
+                {"accountAlias": "@fees", "remaining": "remaining"},
+            ],
+        ),
+    )
     assert p2p.status_code == 201, p2p.text
     body = p2p.json()
     assert body["source"] == ["@alice"] and body["destination"] == ["@bob", "@fees"]
     assert [(o["accountAlias"], o["type"], o["amount"]["value"]) for o in body["operations"]] == [
-        ("@alice", "DEBIT", "100"), ("@bob", "CREDIT", "98"), ("@fees", "CREDIT", "2")]
+        ("@alice", "DEBIT", "100"),
+        ("@bob", "CREDIT", "98"),
+        ("@fees", "CREDIT", "2"),
+    ]
     got = await balances(database_url, base)
     assert got["@alice"] == (0, 0) and got["@bob"] == (98, 0) and got["@fees"] == (2, 0)
     assert got["@external/BRL"] == (Decimal(100), 0)
@@ -61,9 +82,14 @@ async def test_inflow_p2p_with_fee(client, database_url):
 
 async def test_insufficient_funds_changes_nothing(client, database_url):
     base = await setup_ledger(client)
-    refused = await client.post(f"{base}/transactions/json", json=send("5", [
-        {"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "5"}}], [
-        {"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "5"}}]))
+    refused = await client.post(
+        f"{base}/transactions/json",
+        json=send(
+            "5",
+            [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "5"}}],
+            [{"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "5"}}],
+        ),
+    )
     assert_problem(refused, 422, "0018")
     got = await balances(database_url, base)
     assert got["@alice"] == (0, 0) and got["@bob"] == (0, 0)
@@ -71,11 +97,25 @@ async def test_insufficient_funds_changes_nothing(client, database_url):
 
 async def test_pending_commit_cancel_revert(client, database_url):
     base = await setup_ledger(client)
-    await client.post(f"{base}/transactions/inflow", json={"send": {"asset": "BRL", "value": "50", "distribute": {
-        "to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "50"}}]}}})
-    pending = await client.post(f"{base}/transactions/json", json=send("20", [
-        {"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "20"}}], [
-        {"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "20"}}], pending=True))
+    await client.post(
+        f"{base}/transactions/inflow",
+        json={
+            "send": {
+                "asset": "BRL",
+                "value": "50",
+                "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "50"}}]},
+            }
+        },
+    )
+    pending = await client.post(
+        f"{base}/transactions/json",
+        json=send(
+            "20",
+            [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "20"}}],
+            [{"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "20"}}],
+            pending=True,
+        ),
+    )
     assert pending.status_code == 201 and pending.json()["status"]["code"] == "PENDING"
     got = await balances(database_url, base)
     assert got["@alice"] == (30, 20) and got["@bob"] == (0, 0)
@@ -96,8 +136,13 @@ async def test_pending_commit_cancel_revert(client, database_url):
 
 async def test_idempotent_replay(client):
     base = await setup_ledger(client)
-    body = {"send": {"asset": "BRL", "value": "7", "distribute": {"to": [
-        {"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "7"}}]}}}
+    body = {
+        "send": {
+            "asset": "BRL",
+            "value": "7",
+            "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "7"}}]},
+        }
+    }
     key = {"X-Idempotency": unique("k")}
     first = await client.post(f"{base}/transactions/inflow", json=body, headers=key)
     again = await client.post(f"{base}/transactions/inflow", json=body, headers=key)

@@ -17,6 +17,7 @@ from kontor.core.limits import (
     METADATA_VALUE_LENGTH_MAX,
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
+    PAGE_NUMBER_MAX,
     SEARCH_TERM_LENGTH_MAX,
 )
 from kontor.errors import FieldError, FieldErrors, KontorError, codes
@@ -64,6 +65,13 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         (422, "The request is well-formed but breaks a ledger rule."),
         (503, "The database is unreachable."),
     )
+}
+
+# HEAD .../metrics/count answers 204 with its count in a header. Litestar would document the
+# ``Response[None]`` body as JSON ``null``; a 204 has no body, so the answer is declared here.
+COUNT_RESPONSES: dict[int, ResponseSpec] = {
+    **ERROR_RESPONSES,
+    204: ResponseSpec(data_container=None, description="No body: the count is in the X-Total-Count header."),
 }
 
 
@@ -220,8 +228,20 @@ def _metadata_filter(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
     return None
 
 
-Limit = Annotated[int, Parameter(description="Page size, 1 to 100.")]
-SortOrder = Annotated[str, Parameter(query="sort_order", description="asc (default) or desc.")]
+# The bounds are documented here and enforced below, each with its own Midaz code (0080, 0081, 0082).
+Limit = Annotated[
+    int,
+    Parameter(description=f"Page size, 1 to {PAGE_LIMIT_MAX}.", schema_extra={"minimum": 1, "maximum": PAGE_LIMIT_MAX}),
+]
+Page = Annotated[
+    int,
+    Parameter(
+        description=f"Page number, 1 to {PAGE_NUMBER_MAX}.", schema_extra={"minimum": 1, "maximum": PAGE_NUMBER_MAX}
+    ),
+]
+SortOrder = Annotated[
+    str, Parameter(query="sort_order", description="asc (default) or desc.", schema_extra={"enum": ["asc", "desc"]})
+]
 StartDate = Annotated[str | None, Parameter(query="start_date", description="YYYY-MM-DD[ HH:MM:SS]")]
 EndDate = Annotated[str | None, Parameter(query="end_date", description="YYYY-MM-DD[ HH:MM:SS]")]
 
@@ -229,14 +249,14 @@ EndDate = Annotated[str | None, Parameter(query="end_date", description="YYYY-MM
 async def offset_query(
     request: Request[Any, Any, Any],
     limit: Limit = PAGE_LIMIT_DEFAULT,
-    page: int = 1,
+    page: Page = 1,
     sort_order: SortOrder = "asc",
     start_date: StartDate = None,
     end_date: EndDate = None,
 ) -> ListQuery:
     """Offset paging parameters (organizations, ledgers, assets, portfolios, segments, accounts)."""
-    if page < 1:
-        raise KontorError(codes.INVALID_QUERY_PARAMETER, "page must be a positive integer.")
+    if not 1 <= page <= PAGE_NUMBER_MAX:
+        raise KontorError(codes.INVALID_QUERY_PARAMETER, f"page must be an integer from 1 to {PAGE_NUMBER_MAX}.")
     start, end = _dates(start_date, end_date)
     return ListQuery(
         limit=_limit(limit),

@@ -18,6 +18,8 @@ DEBIT = "debit"
 DIRECTIONS = (CREDIT, DEBIT)
 EXTERNAL_ACCOUNT_TYPE = "external"
 INTERNAL_SCOPE = "internal"
+# The companion balance that counts an account's overdraft (Midaz v4): debit-direction, internal.
+OVERDRAFT_KEY = "overdraft"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,23 @@ class BalanceState:
     def is_internal_scope(self) -> bool:
         """Internal-scope balances are kontor's own (overdraft companions), never a transaction's leg."""
         return self.settings is not None and self.settings.balance_scope == INTERNAL_SCOPE
+
+    @property
+    def may_overdraw(self) -> bool:
+        """A credit-direction balance whose settings allow an overdraft (its companion counts it)."""
+        return (
+            self.direction == CREDIT
+            and not self.is_external
+            and self.settings is not None
+            and self.settings.allow_overdraft
+        )
+
+    def overdraft_room(self) -> Decimal | None:
+        """How much more may be overdrawn; None when unlimited."""
+        if self.settings is None or not self.settings.overdraft_limit_enabled:
+            return None
+        limit = self.settings.overdraft_limit or ZERO
+        return limit - self.overdraft_used
 
     @property
     def ref(self) -> str:

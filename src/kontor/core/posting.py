@@ -36,6 +36,7 @@ from kontor.core.balances import (
     CREDIT,
     DEBIT,
     DIRECTIONS,
+    OVERDRAFT_KEY,
     ZERO_SNAPSHOT,
     BalanceSettings,
     BalanceState,
@@ -68,6 +69,8 @@ class Action(Enum):
     COMMIT = "commit"
     CANCEL = "cancel"
     ANNOTATE = "annotate"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +120,19 @@ _MOVEMENTS: dict[tuple[Action, Side], _Movement] = {
     (Action.CANCEL, Side.SOURCE): _Movement("RELEASE", CREDIT, +1, -1),
     (Action.ANNOTATE, Side.SOURCE): _DEBIT,
     (Action.ANNOTATE, Side.DESTINATION): _CREDIT,
+    # Block and unblock move funds like a create (typically between balance keys of one account);
+    # only their operations' type says why.
+    (Action.BLOCK, Side.SOURCE): _Movement("BLOCK", DEBIT, -1, 0),
+    (Action.BLOCK, Side.DESTINATION): _Movement("BLOCK", CREDIT, +1, 0),
+    (Action.UNBLOCK, Side.SOURCE): _Movement("UNBLOCK", DEBIT, -1, 0),
+    (Action.UNBLOCK, Side.DESTINATION): _Movement("UNBLOCK", CREDIT, +1, 0),
 }
 
+_OVERDRAW = _Movement("OVERDRAFT", DEBIT, +1, 0)  # on the debit-direction companion: its available grows
+_REPAY = _Movement("OVERDRAFT", CREDIT, -1, 0)
+
 # Commit and cancel settle what pending already allowed: permissions are not asked again.
-_PERMISSION_CHECKED = frozenset({Action.CREATE, Action.PENDING, Action.ANNOTATE})
+_PERMISSION_CHECKED = frozenset({Action.CREATE, Action.PENDING, Action.ANNOTATE, Action.BLOCK, Action.UNBLOCK})
 
 
 def apply(
@@ -139,11 +151,11 @@ def apply(
         _check_leg(leg, working[_ref(leg)], tx.asset, action)
     if action is Action.ANNOTATE:
         return [_annotation(leg, working[_ref(leg)]) for leg in tx.legs if leg.amount > ZERO]
-    operations = [
-        _post(leg, working[_ref(leg)], movement)
-        for leg in tx.legs
-        if leg.amount > ZERO and (movement := _MOVEMENTS.get((action, leg.side))) is not None
-    ]
+    operations: list[OperationDraft] = []
+    for leg in tx.legs:
+        movement = _MOVEMENTS.get((action, leg.side))
+        if leg.amount > ZERO and movement is not None:
+            operations.extend(_post(leg, working, movement))
     _write_back(working, balances)
     return operations
 
@@ -181,6 +193,9 @@ def _working_copies(
         invariant((state.alias, state.key) == ref, f"balance {state.ref} is filed under {ref}")
         invariant(state.direction in DIRECTIONS, f"balance {state.ref} has direction {state.direction!r}")
         working.setdefault(ref, replace(state))
+        companion = balances.get((leg.alias, OVERDRAFT_KEY))
+        if state.may_overdraw and companion is not None:
+            working.setdefault((leg.alias, OVERDRAFT_KEY), replace(companion))
     return working
 
 
@@ -212,13 +227,43 @@ def _annotation(leg: ResolvedLeg, state: BalanceState) -> OperationDraft:
     return _draft(leg, state, movement, ZERO_SNAPSHOT, ZERO_SNAPSHOT, balance_affected=False)
 
 
-def _post(leg: ResolvedLeg, state: BalanceState, movement: _Movement) -> OperationDraft:
-    """Move one balance by one leg (on the working copy) and describe the move."""
+def _post(leg: ResolvedLeg, working: dict[BalanceRef, BalanceState], movement: _Movement) -> list[OperationDraft]:
+    """Move one balance by one leg (on the working copy) and describe the move.
+
+    When the move draws or repays an overdraft, the companion ``overdraft`` balance moves by the
+    same amount and gets an OVERDRAFT operation of its own.
+    """
+    state = working[_ref(leg)]
     before = state.snapshot()
     after = _next_snapshot(state, movement, leg.amount)
-    state.available, state.on_hold = after.available, after.on_hold
-    state.version, state.overdraft_used = after.version, after.overdraft_used
-    return _draft(leg, state, movement, before, after, balance_affected=True)
+    _set(state, after)
+    drafts = [_draft(leg, state, movement, before, after, balance_affected=True)]
+    drawn = after.overdraft_used - before.overdraft_used
+    if drawn != ZERO:
+        drafts.append(_move_companion(leg, working, drawn))
+    return drafts
+
+
+def _set(state: BalanceState, snapshot: Snapshot) -> None:
+    state.available, state.on_hold = snapshot.available, snapshot.on_hold
+    state.version, state.overdraft_used = snapshot.version, snapshot.overdraft_used
+
+
+def _move_companion(leg: ResolvedLeg, working: dict[BalanceRef, BalanceState], drawn: Decimal) -> OperationDraft:
+    """Count ``drawn`` (positive: drawn, negative: repaid) on the account's overdraft balance."""
+    companion = working.get((leg.alias, OVERDRAFT_KEY))
+    if companion is None:
+        raise _reject(codes.INSUFFICIENT_FUNDS, f"{leg.alias} allows an overdraft but has no overdraft balance.")
+    movement = _OVERDRAW if drawn > ZERO else _REPAY
+    amount = abs(drawn)
+    before = companion.snapshot()
+    with exact():
+        available = companion.available + amount if drawn > ZERO else companion.available - amount
+    after = Snapshot(available, companion.on_hold, companion.version + 1, companion.overdraft_used)
+    invariant(available >= ZERO, f"the overdraft balance of {leg.alias} would go negative")
+    _set(companion, after)
+    overdraft_leg = replace(leg, balance_key=OVERDRAFT_KEY, amount=amount)
+    return _draft(overdraft_leg, companion, movement, before, after, balance_affected=True)
 
 
 def _next_snapshot(state: BalanceState, movement: _Movement, amount: Decimal) -> Snapshot:
@@ -229,18 +274,21 @@ def _next_snapshot(state: BalanceState, movement: _Movement, amount: Decimal) ->
         proposed = state.available + available_sign * amount
         on_hold = state.on_hold + movement.on_hold_sign * amount
     invariant(on_hold >= ZERO, f"balance {state.ref} would hold a negative amount on hold")
-    available, overdraft_used = _settle_available(state, proposed)
+    available, overdraft_used = _settle_available(state, proposed, overdraw=movement.on_hold_sign == 0)
     changed = (available, on_hold, overdraft_used) != (state.available, state.on_hold, state.overdraft_used)
     return Snapshot(available, on_hold, state.version + int(changed), overdraft_used)
 
 
-def _settle_available(state: BalanceState, proposed: Decimal) -> tuple[Decimal, Decimal]:
+def _settle_available(state: BalanceState, proposed: Decimal, *, overdraw: bool) -> tuple[Decimal, Decimal]:
     """Where a movement leaves ``available`` and ``overdraft_used``: the funds rule.
 
-    Guards: only an external balance may end with a negative ``available`` (``0018``). This is the
-    one place a debit's effect is decided; overdraft will plug in here (floor ``available`` at 0,
-    count the deficit in ``overdraft_used`` up to the limit, ``0167``).
+    Guards: only an external balance may end with a negative ``available`` (``0018``), unless the
+    balance may overdraw: then a plain debit beyond ``available`` floors it at 0 and counts the
+    deficit in ``overdraft_used``, up to the limit (``0167``); holds never overdraw. Any increase of
+    a balance in overdraft repays the overdraft first.
     """
+    if state.may_overdraw:
+        return _with_overdraft(state, proposed, overdraw=overdraw)
     if proposed < ZERO and not state.is_external:
         raise _reject(
             codes.INSUFFICIENT_FUNDS,
@@ -248,6 +296,27 @@ def _settle_available(state: BalanceState, proposed: Decimal) -> tuple[Decimal, 
             f"at {format_amount(proposed)}.",
         )
     return proposed, state.overdraft_used
+
+
+def _with_overdraft(state: BalanceState, proposed: Decimal, *, overdraw: bool) -> tuple[Decimal, Decimal]:
+    with exact():
+        increase = proposed - state.available
+        if increase > ZERO:
+            repaid = min(increase, state.overdraft_used)
+            return state.available + increase - repaid, state.overdraft_used - repaid
+        if proposed >= ZERO:
+            return proposed, state.overdraft_used
+        deficit = -proposed
+    if not overdraw:
+        raise _reject(codes.INSUFFICIENT_FUNDS, f"The balance {state.ref} cannot hold funds it does not have.")
+    room = state.overdraft_room()
+    if room is not None and deficit > room:
+        raise _reject(
+            codes.OVERDRAFT_LIMIT_EXCEEDED,
+            f"The balance {state.ref} would overdraw {format_amount(deficit)}; {format_amount(room)} remains.",
+        )
+    with exact():
+        return ZERO, state.overdraft_used + deficit
 
 
 def _draft(

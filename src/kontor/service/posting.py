@@ -30,6 +30,7 @@ from kontor.core import (
     TransactionIntent,
     apply,
 )
+from kontor.core.balances import OVERDRAFT_KEY
 from kontor.core.journal import canonical_payload, link
 from kontor.errors import KontorError, codes, invariant
 from kontor.service import representation as rep
@@ -276,9 +277,10 @@ def reversal_of(target: _Target) -> ResolvedTransaction:
     sources: list[ResolvedLeg] = []
     destinations: list[ResolvedLeg] = []
     for op in target.operations:
-        if op["type"] not in ("DEBIT", "CREDIT"):
+        # Holds and releases net out within the original; overdraft moves follow from the legs.
+        if op["type"] not in ("DEBIT", "CREDIT", "BLOCK", "UNBLOCK"):
             continue
-        side = Side.SOURCE if op["type"] == "CREDIT" else Side.DESTINATION
+        side = Side.SOURCE if op["direction"] == "credit" else Side.DESTINATION
         bucket = sources if side is Side.SOURCE else destinations
         intent = LegIntent(
             alias=op["account_alias"],
@@ -312,11 +314,13 @@ def reversal_of(target: _Target) -> ResolvedTransaction:
 async def _lock_balances(
     conn: Connection, commands: Sequence[Command], plans: dict[int, ResolvedTransaction]
 ) -> dict[LedgerKey, dict[BalanceKey, BalanceState]]:
+    # Each alias's overdraft companion is locked too: a debit may draw on it, a credit repay it.
     refs = sorted(
         {
-            (commands[i].organization_id, commands[i].ledger_id, leg.alias, leg.balance_key)
+            (commands[i].organization_id, commands[i].ledger_id, leg.alias, key)
             for i, plan in plans.items()
             for leg in plan.legs
+            for key in (leg.balance_key, OVERDRAFT_KEY)
         }
     )
     states: dict[LedgerKey, dict[BalanceKey, BalanceState]] = {}

@@ -60,8 +60,15 @@ async def _journal_problems(conn: store.Connection) -> list[tuple[object, ...]]:
     async for row in store.journal_rows(conn):
         ledger = (row["organization_id"], row["ledger_id"])
         seq, prev = last.get(ledger, (0, GENESIS))
-        expected = link(prev, row["seq"], str(row["id"]), row["event_type"], row["subject"],
-                        rep.iso(row["created_at"]) or "", canonical_payload(row["payload"]))
+        expected = link(
+            prev,
+            row["seq"],
+            str(row["id"]),
+            row["event_type"],
+            row["subject"],
+            rep.iso(row["created_at"]) or "",
+            canonical_payload(row["payload"]),
+        )
         if row["seq"] != seq + 1 or bytes(row["prev_hash"]) != prev or bytes(row["hash"]) != expected:
             problems.append((ledger[1], row["seq"], "gap or hash mismatch"))
         last[ledger] = (row["seq"], bytes(row["hash"]))

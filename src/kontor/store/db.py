@@ -19,18 +19,26 @@ from kontor.errors import KontorError, codes, invariant
 Connection = asyncpg.Connection
 Record = asyncpg.Record
 
-# Failures that mean "the database is not there right now", as opposed to a bad statement.
+# Failures that mean "the database is not there right now", as opposed to a bad statement: the
+# socket (OSError, timeouts); SQLSTATE class 08 except 08P01, a protocol violation (a bug, not an
+# outage); the server going down or ending the session (57P01-57P05); no free server slot (53300).
 _UNAVAILABLE = (
     OSError,
     asyncio.TimeoutError,
+    asyncpg.exceptions.ClientCannotConnectError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.ConnectionRejectionError,
+    asyncpg.exceptions.TransactionResolutionUnknownError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.DatabaseDroppedError,
+    asyncpg.exceptions.IdleSessionTimeoutError,
     asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.InterfaceError,
 )
+# What the pool says, as InterfaceError, when it or its connection is closed or closing.
+_UNAVAILABLE_INTERFACE_WORDS = ("closed", "closing", "connection")
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -39,7 +47,7 @@ def is_unavailable(exc: BaseException) -> bool:
         # The pool raises InterfaceError for a closed pool or a broken connection; other
         # InterfaceErrors are programmer errors and must stay 500s.
         text = str(exc)
-        return "closed" in text or "connection" in text
+        return any(word in text for word in _UNAVAILABLE_INTERFACE_WORDS)
     return isinstance(exc, _UNAVAILABLE)
 
 
@@ -70,6 +78,8 @@ class Database:
         self._connect_timeout_s = connect_timeout_s
         self._command_timeout_s = command_timeout_s
         self._pool: asyncpg.Pool | None = None
+        # Serialises lazy opening: concurrent first requests must share one pool, not open one each.
+        self._opening = asyncio.Lock()
 
     async def open(self) -> None:
         self._pool = await asyncpg.create_pool(
@@ -109,18 +119,18 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        if self._pool is None:
-            await self._reopen()
-        pool = self._pool
-        invariant(pool is not None, "the pool opened without error")
-        async with pool.acquire(timeout=self._connect_timeout_s) as conn:  # type: ignore[union-attr]
+        pool = self._pool or await self._open_lazily()
+        async with pool.acquire(timeout=self._connect_timeout_s) as conn:
             yield conn
 
-    async def _reopen(self) -> None:
-        """Open the pool lazily: kontor starts (and answers 503) even if the database is down."""
-        with contextlib.suppress(Exception):
-            await self.close()
-        await self.open()
+    async def _open_lazily(self) -> asyncpg.Pool:
+        """Open the pool on first use: kontor starts (and answers 503) even if the database is down."""
+        async with self._opening:
+            if self._pool is None:
+                await self.open()
+        pool = self._pool
+        invariant(pool is not None, "the pool opened without error")
+        return pool
 
     @contextlib.asynccontextmanager
     async def _translate(self) -> AsyncIterator[None]:
@@ -148,6 +158,4 @@ def as_params(values: dict[str, Any]) -> tuple[list[str], list[Any]]:
 
 def is_retryable(exc: BaseException) -> bool:
     """A transient conflict between database transactions: the same work may simply be retried."""
-    return isinstance(
-        exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
-    )
+    return isinstance(exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError)

@@ -66,7 +66,9 @@ async def lock_transactions(conn: asyncpg.Connection, refs: Sequence[tuple[UUID,
     )
 
 
-async def reversals_of(conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, UUID]]) -> set[tuple[UUID, UUID, UUID]]:
+async def reversals_of(
+    conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, UUID]]
+) -> set[tuple[UUID, UUID, UUID]]:
     """Which of these transactions already have a reversal."""
     if not refs:
         return set()
@@ -275,7 +277,9 @@ async def update_balances(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]
     )
 
 
-async def lock_journal_heads(conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]) -> dict[LedgerKey, tuple[int, bytes]]:
+async def lock_journal_heads(
+    conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]
+) -> dict[LedgerKey, tuple[int, bytes]]:
     """Each ledger's chain head (last seq and hash), locked; created at (0, zero hash) on first use."""
     ordered = sorted(set(ledgers))
     orgs = [k[0] for k in ordered]

@@ -19,8 +19,9 @@ def _scope(organization_id: UUID, ledger_id: UUID) -> crud.Scope:
     return {"organization_id": organization_id, "ledger_id": ledger_id}
 
 
-async def get(conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, transaction_id: UUID,
-              *, lock: bool = False) -> asyncpg.Record | None:
+async def get(
+    conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, *, lock: bool = False
+) -> asyncpg.Record | None:
     return await crud.get(conn, TRANSACTIONS, _scope(organization_id, ledger_id), transaction_id, lock=lock)
 
 
@@ -32,15 +33,18 @@ async def count(conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID
     return await crud.count(conn, TRANSACTIONS, _scope(organization_id, ledger_id), query)
 
 
-async def operations_of(conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID,
-                        transaction_ids: Sequence[UUID]) -> dict[UUID, list[asyncpg.Record]]:
+async def operations_of(
+    conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, transaction_ids: Sequence[UUID]
+) -> dict[UUID, list[asyncpg.Record]]:
     """Each transaction's operations, in the order they were written."""
     if not transaction_ids:
         return {}
     rows = await conn.fetch(
         """SELECT * FROM operations WHERE organization_id = $1 AND ledger_id = $2 AND transaction_id = ANY($3::uuid[])
             ORDER BY transaction_id, id""",
-        organization_id, ledger_id, list(transaction_ids),
+        organization_id,
+        ledger_id,
+        list(transaction_ids),
     )
     grouped: dict[UUID, list[asyncpg.Record]] = {}
     for row in rows:
@@ -48,13 +52,21 @@ async def operations_of(conn: asyncpg.Connection, organization_id: UUID, ledger_
     return grouped
 
 
-async def update(conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, transaction_id: UUID,
-                 changes: dict[str, Any]) -> asyncpg.Record | None:
+async def update(
+    conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, changes: dict[str, Any]
+) -> asyncpg.Record | None:
     return await crud.update(conn, TRANSACTIONS, _scope(organization_id, ledger_id), transaction_id, changes)
 
 
-async def get_operation(conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, operation_id: UUID, *,
-                        transaction_id: UUID | None = None, account_id: UUID | None = None) -> asyncpg.Record | None:
+async def get_operation(
+    conn: asyncpg.Connection,
+    organization_id: UUID,
+    ledger_id: UUID,
+    operation_id: UUID,
+    *,
+    transaction_id: UUID | None = None,
+    account_id: UUID | None = None,
+) -> asyncpg.Record | None:
     row = await crud.get(conn, OPERATIONS, _scope(organization_id, ledger_id), operation_id)
     if row is None:
         return None
@@ -65,8 +77,9 @@ async def get_operation(conn: asyncpg.Connection, organization_id: UUID, ledger_
     return row
 
 
-async def update_operation(conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, operation_id: UUID,
-                           changes: dict[str, Any]) -> asyncpg.Record:
+async def update_operation(
+    conn: asyncpg.Connection, organization_id: UUID, ledger_id: UUID, operation_id: UUID, changes: dict[str, Any]
+) -> asyncpg.Record:
     row = await crud.update(conn, OPERATIONS, _scope(organization_id, ledger_id), operation_id, changes)
     if row is None:
         raise LookupError(operation_id)

@@ -36,6 +36,9 @@ class Check:
 _CHAIN = """
 WITH o AS (
     SELECT op.*, CASE WHEN b.direction = 'credit' THEN 1 ELSE -1 END AS s,
+           -- What a balance holds net of its overdraft: a debit beyond available counts here.
+           op.available_before - op.overdraft_before AS eff_before,
+           op.available_after - op.overdraft_after AS eff_after,
            lag(op.available_after) OVER w AS prev_available,
            lag(op.on_hold_after) OVER w AS prev_on_hold,
            lag(op.overdraft_after) OVER w AS prev_overdraft,
@@ -68,13 +71,14 @@ CHECKS: tuple[Check, ...] = (
         SELECT balance_id, id FROM o
          WHERE version_after <> version_before + 1
             OR NOT CASE type
-                WHEN 'CREDIT' THEN available_after - available_before = s * amount AND on_hold_after = on_hold_before
-                WHEN 'DEBIT' THEN (available_after - available_before = -s * amount AND on_hold_after = on_hold_before)
-                               OR (on_hold_before - on_hold_after = amount AND available_after = available_before)
-                WHEN 'ON_HOLD' THEN on_hold_after - on_hold_before = amount
-                                AND available_after - available_before = -s * amount
-                WHEN 'RELEASE' THEN on_hold_before - on_hold_after = amount
-                                AND available_after - available_before = s * amount
+                WHEN 'CREDIT' THEN eff_after - eff_before = s * amount AND on_hold_after = on_hold_before
+                WHEN 'DEBIT' THEN (eff_after - eff_before = -s * amount AND on_hold_after = on_hold_before)
+                               OR (on_hold_before - on_hold_after = amount AND eff_after = eff_before)
+                WHEN 'BLOCK' THEN eff_after - eff_before = CASE direction WHEN 'debit' THEN -s ELSE s END * amount
+                WHEN 'UNBLOCK' THEN eff_after - eff_before = CASE direction WHEN 'debit' THEN -s ELSE s END * amount
+                WHEN 'OVERDRAFT' THEN eff_after - eff_before = CASE direction WHEN 'debit' THEN -s ELSE s END * amount
+                WHEN 'ON_HOLD' THEN on_hold_after - on_hold_before = amount AND eff_after - eff_before = -s * amount
+                WHEN 'RELEASE' THEN on_hold_before - on_hold_after = amount AND eff_after - eff_before = s * amount
                 ELSE false END
          LIMIT $1""",
     ),
@@ -95,12 +99,12 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "double entry",
-        "each transaction's DEBIT and CREDIT operations sum to the same amount per asset",
+        "each transaction's debits and credits sum to the same amount per asset",
         """
         SELECT transaction_id, asset_code FROM operations
          GROUP BY organization_id, ledger_id, transaction_id, asset_code
-        HAVING sum(CASE WHEN type = 'DEBIT' THEN amount ELSE 0 END)
-            <> sum(CASE WHEN type = 'CREDIT' THEN amount ELSE 0 END)
+        HAVING sum(CASE WHEN type IN ('DEBIT', 'CREDIT', 'BLOCK', 'UNBLOCK')
+                        THEN CASE direction WHEN 'debit' THEN amount ELSE -amount END ELSE 0 END) <> 0
          LIMIT $1""",
     ),
     Check(

@@ -145,7 +145,10 @@ async def list_organizations(
 
 
 @head(
-    "/metrics/count", responses=ERROR_RESPONSES, status_code=204, dependencies={"listing": Provide(common.offset_query)}
+    "/metrics/count",
+    responses=common.COUNT_RESPONSES,
+    status_code=204,
+    dependencies={"listing": Provide(common.offset_query)},
 )
 async def count_organizations(ctx: Context, listing: ListQuery) -> Response[None]:
     return common.count_response(await service.count(ctx, listing))

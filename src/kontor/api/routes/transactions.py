@@ -376,6 +376,48 @@ async def create_annotation(
     return await _post(ctx, request, organization_id, ledger_id, intent, Action.ANNOTATE, data, key, ttl, "annotation")
 
 
+async def _move_between_keys(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: TransactionIn,
+    key: str | None,
+    ttl: str | None,
+    action: Action,
+) -> Response[bytes]:
+    intent = intent_of(data, data.send, False)  # block and unblock are never pending
+    return await _post(ctx, request, organization_id, ledger_id, intent, action, data, key, ttl, action.value)
+
+
+@post("/block", responses=_documented(201, "TransactionOut"), status_code=201)
+async def create_block(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: TransactionIn,
+    key: IdempotencyHeader = None,
+    ttl: TtlHeader = None,
+) -> Response[bytes]:
+    """Move funds as a block (e.g. into a blocked balance key of the same account); operations typed BLOCK."""
+    return await _move_between_keys(ctx, request, organization_id, ledger_id, data, key, ttl, Action.BLOCK)
+
+
+@post("/unblock", responses=_documented(201, "TransactionOut"), status_code=201)
+async def create_unblock(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: TransactionIn,
+    key: IdempotencyHeader = None,
+    ttl: TtlHeader = None,
+) -> Response[bytes]:
+    """Move blocked funds back; operations typed UNBLOCK."""
+    return await _move_between_keys(ctx, request, organization_id, ledger_id, data, key, ttl, Action.UNBLOCK)
+
+
 async def _settle(
     ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, kind: Kind
 ) -> Response[bytes]:
@@ -426,7 +468,7 @@ async def list_transactions(
 
 
 @head(
-    "/metrics/count", responses=ERROR_RESPONSES, status_code=204, dependencies={"listing": Provide(common.cursor_query)}
+    "/metrics/count", responses=common.COUNT_RESPONSES, status_code=204, dependencies={"listing": Provide(common.cursor_query)}
 )
 async def count_transactions(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery, status: str | None = None
@@ -471,6 +513,8 @@ router = Router(
         create_inflow,
         create_outflow,
         create_annotation,
+        create_block,
+        create_unblock,
         commit,
         cancel,
         revert,
