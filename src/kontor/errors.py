@@ -260,11 +260,12 @@ class codes:  # noqa: N801 - a namespace of constants, read as ``codes.INSUFFICI
     )
 
     # Bulk endpoint (kontor's own; Midaz has none).
-    BATCH_TOO_LARGE = _code(
-        "KTR-0002", 400, "Batch Too Large", "A batch may carry at most 1000 transactions."
-    )
+    BATCH_TOO_LARGE = _code("KTR-0002", 400, "Batch Too Large", "A batch may carry at most 1000 transactions.")
     BATCH_ROLLED_BACK = _code(
-        "KTR-0003", 422, "Batch Rolled Back", "Another transaction of this atomic batch was refused; nothing was applied."
+        "KTR-0003",
+        422,
+        "Batch Rolled Back",
+        "Another transaction of this atomic batch was refused; nothing was applied.",
     )
     BATCH_EMPTY = _code("KTR-0004", 400, "Empty Batch", "A batch needs at least one transaction.")
 

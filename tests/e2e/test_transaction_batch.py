@@ -7,23 +7,38 @@ from tests.helpers import assert_problem
 
 
 def transfer(value, source="@alice", destination="@bob", **extra):
-    return send(str(value), [{"accountAlias": source, "amount": {"asset": "BRL", "value": str(value)}}],
-                [{"accountAlias": destination, "amount": {"asset": "BRL", "value": str(value)}}], **extra)
+    return send(
+        str(value),
+        [{"accountAlias": source, "amount": {"asset": "BRL", "value": str(value)}}],
+        [{"accountAlias": destination, "amount": {"asset": "BRL", "value": str(value)}}],
+        **extra,
+    )
 
 
 async def funded(client, amount="100"):
     base = await setup_ledger(client)
-    response = await client.post(f"{base}/transactions/inflow", json={"send": {"asset": "BRL", "value": amount,
-                                 "distribute": {"to": [{"accountAlias": "@alice",
-                                                        "amount": {"asset": "BRL", "value": amount}}]}}})
+    response = await client.post(
+        f"{base}/transactions/inflow",
+        json={
+            "send": {
+                "asset": "BRL",
+                "value": amount,
+                "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": amount}}]},
+            }
+        },
+    )
     assert response.status_code == 201
     return base
 
 
 async def test_items_answered_in_order_with_mixed_results(client, database_url):
     base = await funded(client)
-    items = [transfer(30, description="a"), transfer(500, description="too much"), transfer(20, description="b"),
-             transfer(0, description="zero")]
+    items = [
+        transfer(30, description="a"),
+        transfer(500, description="too much"),
+        transfer(20, description="b"),
+        transfer(0, description="zero"),
+    ]
     response = await client.post(f"{base}/transactions/batch", json={"transactions": items})
     assert response.status_code == 207, response.text
     answers = response.json()["items"]
@@ -36,8 +51,9 @@ async def test_items_answered_in_order_with_mixed_results(client, database_url):
 
 async def test_all_created_answers_201(client):
     base = await funded(client)
-    response = await client.post(f"{base}/transactions/batch",
-                                 json={"transactions": [transfer(1, description=str(i)) for i in range(50)]})
+    response = await client.post(
+        f"{base}/transactions/batch", json={"transactions": [transfer(1, description=str(i)) for i in range(50)]}
+    )
     assert response.status_code == 201
     assert [a["status"] for a in response.json()["items"]] == [201] * 50
 

@@ -33,6 +33,7 @@ async def own_client(own_database_url: str):  # type: ignore[no-untyped-def]
     from kontor.api.app import create_app
     from kontor.config import Settings
 
-    async with AsyncTestClient(app=create_app(Settings(database_url=own_database_url)),
-                               base_url="http://kontor.test") as client:
+    async with AsyncTestClient(
+        app=create_app(Settings(database_url=own_database_url)), base_url="http://kontor.test"
+    ) as client:
         yield client

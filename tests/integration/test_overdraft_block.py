@@ -9,16 +9,24 @@ from tests.helpers import assert_problem
 
 
 def move(value, source, destination, source_key="default", destination_key="default"):
-    return send(str(value), [{"accountAlias": source, "balanceKey": source_key,
-                              "amount": {"asset": "BRL", "value": str(value)}}],
-                [{"accountAlias": destination, "balanceKey": destination_key,
-                  "amount": {"asset": "BRL", "value": str(value)}}])
+    return send(
+        str(value),
+        [{"accountAlias": source, "balanceKey": source_key, "amount": {"asset": "BRL", "value": str(value)}}],
+        [{"accountAlias": destination, "balanceKey": destination_key, "amount": {"asset": "BRL", "value": str(value)}}],
+    )
 
 
 async def inflow(client, base, alias, value):
-    response = await client.post(f"{base}/transactions/inflow", json={"send": {"asset": "BRL", "value": str(value),
-                                 "distribute": {"to": [{"accountAlias": alias,
-                                                        "amount": {"asset": "BRL", "value": str(value)}}]}}})
+    response = await client.post(
+        f"{base}/transactions/inflow",
+        json={
+            "send": {
+                "asset": "BRL",
+                "value": str(value),
+                "distribute": {"to": [{"accountAlias": alias, "amount": {"asset": "BRL", "value": str(value)}}]},
+            }
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -33,17 +41,23 @@ async def test_overdraft_draw_limit_and_repayment(own_client, own_database_url):
     base = await setup_ledger(client)
     await inflow(client, base, "@alice", 50)
     alice = await balance_of(client, base, "@alice")
-    patched = await client.patch(f"{base}/balances/{alice['id']}", json={
-        "settings": {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": "100"}})
+    patched = await client.patch(
+        f"{base}/balances/{alice['id']}",
+        json={"settings": {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": "100"}},
+    )
     assert patched.status_code == 200, patched.text
 
     drawn = await client.post(f"{base}/transactions/json", json=move(120, "@alice", "@bob"))
     assert drawn.status_code == 201, drawn.text
-    ops = [(o["accountAlias"], o["balanceKey"], o["type"], o["direction"], o["amount"]["value"])
-           for o in drawn.json()["operations"]]
-    assert ops == [("@alice", "default", "DEBIT", "debit", "120"),
-                   ("@alice", "overdraft", "OVERDRAFT", "debit", "70"),
-                   ("@bob", "default", "CREDIT", "credit", "120")]
+    ops = [
+        (o["accountAlias"], o["balanceKey"], o["type"], o["direction"], o["amount"]["value"])
+        for o in drawn.json()["operations"]
+    ]
+    assert ops == [
+        ("@alice", "default", "DEBIT", "debit", "120"),
+        ("@alice", "overdraft", "OVERDRAFT", "debit", "70"),
+        ("@bob", "default", "CREDIT", "credit", "120"),
+    ]
     alice = await balance_of(client, base, "@alice")
     assert (alice["available"], alice["overdraftUsed"]) == ("0", "70")
     assert (await balance_of(client, base, "@alice", "overdraft"))["available"] == "70"
@@ -53,9 +67,11 @@ async def test_overdraft_draw_limit_and_repayment(own_client, own_database_url):
     assert (await balance_of(client, base, "@alice"))["overdraftUsed"] == "70"
 
     repaid = await inflow(client, base, "@alice", 100)
-    assert [(o["balanceKey"], o["type"], o["direction"], o["amount"]["value"]) for o in repaid["operations"]
-            if o["accountAlias"] == "@alice"] == [("default", "CREDIT", "credit", "100"),
-                                                   ("overdraft", "OVERDRAFT", "credit", "70")]
+    assert [
+        (o["balanceKey"], o["type"], o["direction"], o["amount"]["value"])
+        for o in repaid["operations"]
+        if o["accountAlias"] == "@alice"
+    ] == [("default", "CREDIT", "credit", "100"), ("overdraft", "OVERDRAFT", "credit", "70")]
     alice = await balance_of(client, base, "@alice")
     assert (alice["available"], alice["overdraftUsed"]) == ("30", "0")
     assert (await balance_of(client, base, "@alice", "overdraft"))["available"] == "0"
@@ -77,12 +93,15 @@ async def test_block_and_unblock_between_keys(own_client, own_database_url):
     blocked = await client.post(f"{base}/transactions/block", json=move(30, "@alice", "@alice", "default", "blocked"))
     assert blocked.status_code == 201, blocked.text
     assert [(o["balanceKey"], o["type"], o["direction"]) for o in blocked.json()["operations"]] == [
-        ("default", "BLOCK", "debit"), ("blocked", "BLOCK", "credit")]
+        ("default", "BLOCK", "debit"),
+        ("blocked", "BLOCK", "credit"),
+    ]
     assert (await balance_of(client, base, "@alice"))["available"] == "50"
     assert (await balance_of(client, base, "@alice", "blocked"))["available"] == "30"
 
-    unblocked = await client.post(f"{base}/transactions/unblock",
-                                  json=move(10, "@alice", "@alice", "blocked", "default"))
+    unblocked = await client.post(
+        f"{base}/transactions/unblock", json=move(10, "@alice", "@alice", "blocked", "default")
+    )
     assert unblocked.status_code == 201
     assert {o["type"] for o in unblocked.json()["operations"]} == {"UNBLOCK"}
     assert (await balance_of(client, base, "@alice", "blocked"))["available"] == "20"

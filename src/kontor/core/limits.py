@@ -42,3 +42,13 @@ SHARE_PERCENTAGE_MAX = 2**63 - 1
 # The bulk endpoint: transactions per request, and the request body it may need.
 BATCH_TRANSACTIONS_MAX = 1000
 BATCH_BODY_BYTES_MAX = 8 << 20
+
+# Text fields of a transaction and its legs, as Midaz bounds them (the JSON body states the same
+# bounds as msgspec constraints): descriptions, aliases and chart-of-accounts names; codes and
+# asset codes.
+TEXT_LENGTH_MAX = 256
+CODE_LENGTH_MAX = 100
+
+# The Gold DSL: the largest script POST .../transactions/dsl compiles (UTF-8 bytes). Midaz sets no
+# bound; a real script is a few hundred bytes, and this one keeps a parse within milliseconds.
+DSL_SOURCE_BYTES_MAX = 64 << 10

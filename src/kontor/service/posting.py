@@ -534,7 +534,12 @@ def _operations(
         if draft.balance_affected:
             _touch(command, draft, writes)
             writes.events.append(
-                (command.ledger, "balance.changed", f"{transaction_id}:{row['id']}", canonical_payload(_balance_changed(row, draft)))
+                (
+                    command.ledger,
+                    "balance.changed",
+                    f"{transaction_id}:{row['id']}",
+                    canonical_payload(_balance_changed(row, draft)),
+                )
             )
     return rows
 

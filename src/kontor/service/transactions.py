@@ -93,8 +93,17 @@ class Prepared:
 def prepare(intent: TransactionIntent, action: Action, key: Idempotency, date: datetime | None) -> Prepared:
     """Resolve ``intent`` (Midaz's validation order); raises the first refusal."""
     placeholder = UUID(int=0)  # the scope is set when the batch is queued
-    return Prepared(Command(Kind.CREATE, placeholder, placeholder, resolved=resolve(intent), action=action,
-                            idempotency=key, transaction_date=date))
+    return Prepared(
+        Command(
+            Kind.CREATE,
+            placeholder,
+            placeholder,
+            resolved=resolve(intent),
+            action=action,
+            idempotency=key,
+            transaction_date=date,
+        )
+    )
 
 
 async def create_batch(
@@ -102,11 +111,16 @@ async def create_batch(
 ) -> list[Outcome | KontorError]:
     """Queue every prepared item together; answers in order. ``atomic``: all commit or none does."""
     await _require_scope(ctx, organization_id, ledger_id)
-    commands = [replace(item.command, organization_id=organization_id, ledger_id=ledger_id)
-                for item in items if isinstance(item, Prepared)]
+    commands = [
+        replace(item.command, organization_id=organization_id, ledger_id=ledger_id)
+        for item in items
+        if isinstance(item, Prepared)
+    ]
     if atomic and len(commands) < len(items):
-        return [item if isinstance(item, KontorError) else KontorError(codes.BATCH_ROLLED_BACK, entity_type=ENTITY)
-                for item in items]
+        return [
+            item if isinstance(item, KontorError) else KontorError(codes.BATCH_ROLLED_BACK, entity_type=ENTITY)
+            for item in items
+        ]
     submit = ctx.funnel.submit_atomic if atomic else ctx.funnel.submit_many
     answers = iter(await submit(commands))
     return [item if isinstance(item, KontorError) else next(answers) for item in items]

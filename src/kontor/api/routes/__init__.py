@@ -15,6 +15,7 @@ from kontor.api.routes import (
     portfolios,
     segments,
     transaction_batch,
+    transaction_dsl,
     transactions,
 )
 
@@ -27,6 +28,7 @@ ROUTERS: list[Router] = [
     assets.router,
     accounts.router,
     transaction_batch.router,
+    transaction_dsl.router,
     transactions.router,
     balances.router,
     operations.router,

@@ -90,7 +90,10 @@ async def list_assets(
 
 
 @head(
-    "/metrics/count", responses=common.COUNT_RESPONSES, status_code=204, dependencies={"listing": Provide(common.offset_query)}
+    "/metrics/count",
+    responses=common.COUNT_RESPONSES,
+    status_code=204,
+    dependencies={"listing": Provide(common.offset_query)},
 )
 async def count_assets(ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery) -> Response[None]:
     return common.count_response(await service.count(ctx, organization_id, ledger_id, listing))

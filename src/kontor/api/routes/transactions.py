@@ -468,7 +468,10 @@ async def list_transactions(
 
 
 @head(
-    "/metrics/count", responses=common.COUNT_RESPONSES, status_code=204, dependencies={"listing": Provide(common.cursor_query)}
+    "/metrics/count",
+    responses=common.COUNT_RESPONSES,
+    status_code=204,
+    dependencies={"listing": Provide(common.cursor_query)},
 )
 async def count_transactions(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery, status: str | None = None
