@@ -269,6 +269,13 @@ class codes:  # noqa: N801 - a namespace of constants, read as ``codes.INSUFFICI
     )
     BATCH_EMPTY = _code("KTR-0004", 400, "Empty Batch", "A batch needs at least one transaction.")
 
+    # The exchange engine (kontor's own; Midaz stores rates but never applies them).
+    RATE_NOT_FOUND = _code("KTR-0010", 422, "Exchange Rate Not Found", "No rate is stored for this pair of assets.")
+    RATE_EXPIRED = _code("KTR-0011", 422, "Exchange Rate Expired", "The stored rate is older than its ttl.")
+    CONVERSION_NOT_ALLOWED = _code(
+        "KTR-0012", 422, "Conversion Not Allowed", "Only destination legs of a non-pending transaction may convert."
+    )
+
     # Service level.
     INTERNAL = _code("0046", 500, "Internal Server Error", "internal error")
     DATABASE_UNAVAILABLE = _code("KTR-0001", 503, "Service Unavailable", "The database is unreachable; retry shortly.")

@@ -26,3 +26,17 @@ CURRENCIES: frozenset[str] = frozenset(
         "VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL"
     ).split()
 )
+
+# ISO 4217 minor units where they differ from 2 (the exchange engine rounds conversions to these).
+_MINOR_UNITS_NOT_2: dict[str, int] = {
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys("CLF UYW".split(), 4),
+}
+
+
+def minor_units(currency: str) -> int | None:
+    """Decimal places of an ISO 4217 currency, or None when ``currency`` is not one."""
+    if currency not in CURRENCIES:
+        return None
+    return _MINOR_UNITS_NOT_2.get(currency, 2)

@@ -50,5 +50,5 @@ TEXT_LENGTH_MAX = 256
 CODE_LENGTH_MAX = 100
 
 # The Gold DSL: the largest script POST .../transactions/dsl compiles (UTF-8 bytes). Midaz sets no
-# bound; a real script is a few hundred bytes, and this one keeps a parse within milliseconds.
+# bound; a real script is a few hundred bytes, and this one keeps a parse to a fraction of a second.
 DSL_SOURCE_BYTES_MAX = 64 << 10

@@ -32,6 +32,17 @@ class Share:
 
 
 @dataclass(frozen=True, slots=True)
+class LegRate:
+    """A leg's conversion: into ``to_asset`` at ``value`` (units of it per unit of the transaction's
+    asset), or, without a value, at the stored rate (by ``external_id``, else by the pair)."""
+
+    from_asset: str
+    to_asset: str
+    value: Decimal | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LegIntent:
     """One ``from`` or ``to`` entry: an account alias and balance key, and how much it takes.
 
@@ -49,6 +60,7 @@ class LegIntent:
     metadata: dict[str, object] | None = None
     route: str | None = None
     route_id: str | None = None
+    rate: LegRate | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,7 +148,7 @@ def apply(
     _check_balanced(tx)
     working = _working_copies(tx, balances)
     for leg in tx.legs:
-        _check_leg(leg, working[_ref(leg)], tx.asset, action)
+        _check_leg(leg, working[_ref(leg)], leg.asset or tx.asset, action)
     if action is Action.ANNOTATE:
         return [_annotation(leg, working[_ref(leg)]) for leg in tx.legs if leg.amount > ZERO]
     operations: list[OperationDraft] = []
@@ -165,12 +165,17 @@ def _ref(leg: ResolvedLeg) -> BalanceRef:
 
 
 def _check_balanced(tx: ResolvedTransaction) -> None:
-    """The second statement of resolve's rule: each side adds up exactly to the value."""
-    with exact():
-        sources = sum((leg.amount for leg in tx.sources), ZERO)
-        destinations = sum((leg.amount for leg in tx.destinations), ZERO)
+    """The second statement of resolve's rule: per asset, the sources add up exactly to the
+    destinations, and in the transaction's own asset to the value."""
     invariant(all(leg.amount >= ZERO for leg in tx.legs), "a resolved leg has a negative amount")
-    invariant(sources == destinations == tx.value, "a resolved transaction does not balance")
+    totals: dict[str, list[Decimal]] = {}
+    with exact():
+        for leg in tx.legs:
+            pair = totals.setdefault(leg.asset or tx.asset, [ZERO, ZERO])
+            pair[0 if leg.side is Side.SOURCE else 1] += leg.amount
+    for asset, (sources, destinations) in totals.items():
+        invariant(sources == destinations, f"a resolved transaction does not balance in {asset}")
+    invariant(totals.get(tx.asset, [ZERO])[0] == tx.value, "a resolved transaction does not add up to its value")
 
 
 def _working_copies(

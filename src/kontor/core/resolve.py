@@ -32,7 +32,11 @@ _SIDE_FIELDS = {Side.SOURCE: "send.source.from", Side.DESTINATION: "send.distrib
 
 @dataclass(frozen=True, slots=True)
 class ResolvedLeg:
-    """A leg with its exact amount; ``index`` is its position within its side."""
+    """A leg with its exact amount; ``index`` is its position within its side.
+
+    ``asset`` is None for a leg in the transaction's asset; the exchange engine sets it on the legs
+    it adds in another asset.
+    """
 
     side: Side
     index: int
@@ -40,6 +44,7 @@ class ResolvedLeg:
     balance_key: str
     amount: Decimal
     intent: LegIntent
+    asset: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

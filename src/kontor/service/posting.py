@@ -292,7 +292,8 @@ def reversal_of(target: _Target) -> ResolvedTransaction:
             route=op["route"] or None,
             route_id=str(op["route_id"]) if op["route_id"] else None,
         )
-        bucket.append(ResolvedLeg(side, len(bucket), intent.alias, intent.balance_key, op["amount"], intent))
+        asset = op["asset_code"] if op["asset_code"] != target.row["asset_code"] else None
+        bucket.append(ResolvedLeg(side, len(bucket), intent.alias, intent.balance_key, op["amount"], intent, asset))
     row = target.row
     reversed_intent = TransactionIntent(
         asset=row["asset_code"],

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from kontor.core import Action, TransactionIntent, resolve
+from kontor.core import Action, ResolvedTransaction, TransactionIntent, resolve
 from kontor.errors import KontorError, codes
+from kontor.service import exchange
 from kontor.service import representation as rep
 from kontor.service.context import Context
 from kontor.service.posting import Command, Idempotency, Kind, Outcome
@@ -71,6 +72,7 @@ async def create(
 ) -> Outcome:
     resolved = resolve(intent)
     await _require_scope(ctx, organization_id, ledger_id)
+    resolved = await _convert(ctx, organization_id, ledger_id, resolved)
     command = Command(
         Kind.CREATE,
         organization_id,
@@ -112,10 +114,12 @@ async def create_batch(
     """Queue every prepared item together; answers in order. ``atomic``: all commit or none does."""
     await _require_scope(ctx, organization_id, ledger_id)
     commands = [
-        replace(item.command, organization_id=organization_id, ledger_id=ledger_id)
+        replace(item.command, organization_id=organization_id, ledger_id=ledger_id,
+                resolved=await _convert(ctx, organization_id, ledger_id, item.command.resolved))
         for item in items
-        if isinstance(item, Prepared)
+        if isinstance(item, Prepared) and item.command.resolved is not None
     ]
+
     if atomic and len(commands) < len(items):
         return [
             item if isinstance(item, KontorError) else KontorError(codes.BATCH_ROLLED_BACK, entity_type=ENTITY)
@@ -130,6 +134,16 @@ async def settle(ctx: Context, organization_id: UUID, ledger_id: UUID, transacti
     """Commit, cancel or revert ``transaction_id``."""
     await _require_scope(ctx, organization_id, ledger_id)
     return await ctx.funnel.submit(Command(kind, organization_id, ledger_id, target_id=transaction_id))
+
+
+async def _convert(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, resolved: ResolvedTransaction
+) -> ResolvedTransaction:
+    """Expand legs that convert into another asset (the exchange engine); others pass unchanged."""
+    if not any(leg.intent.rate is not None for leg in resolved.legs):
+        return resolved
+    async with ctx.db.transaction() as conn:
+        return await exchange.apply_conversions(conn, organization_id, ledger_id, resolved)
 
 
 async def _require_scope(ctx: Context, organization_id: UUID, ledger_id: UUID) -> None:

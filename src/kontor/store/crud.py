@@ -179,6 +179,8 @@ def _filter_clause(flt: Filter, args: list[Any]) -> str:
         args.append(escaped + "%")
         return f"{flt.column} ILIKE ${len(args)}"
     args.append(flt.value)
+    if flt.match is Match.ANY:
+        return f"{flt.column} = ANY(${len(args)})"
     return f"{flt.column} = ${len(args)}"
 
 

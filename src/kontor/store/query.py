@@ -21,6 +21,7 @@ from kontor.errors import KontorError, codes
 class Match(Enum):
     EQUALS = "eq"
     PREFIX = "prefix"  # case-insensitive prefix, as Midaz's name searches
+    ANY = "any"  # the column equals one of a list
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from msgspec import UNSET, UnsetType
 from kontor.api import common
 from kontor.api.common import ERROR_RESPONSES, Metadata
 from kontor.core import Action, LegIntent, Share, TransactionIntent, parse_amount
+from kontor.core.plan import LegRate
 from kontor.core.plan import DEFAULT_BALANCE_KEY
 from kontor.errors import FieldError, FieldErrors, codes
 from kontor.service import transactions as service
@@ -221,7 +222,15 @@ def _leg(leg: LegIn, location: str) -> LegIntent:
         metadata=common.check_metadata(leg.metadata) or None,
         route=leg.route,
         route_id=str(leg.route_id) if leg.route_id else None,
+        rate=_rate(leg.rate),
     )
+
+
+def _rate(rate: RateIn | None) -> LegRate | None:
+    if rate is None:
+        return None
+    value = parse_amount(rate.value, "rate.value") if rate.value else None
+    return LegRate(rate.from_, rate.to, value, str(rate.external_id) if rate.external_id else None)
 
 
 def _intent(
