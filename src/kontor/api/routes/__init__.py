@@ -6,16 +6,19 @@ from litestar import Router
 
 from kontor.api.routes import (
     account_types,
+    asset_rates,
     accounts,
     assets,
     balances,
     ledgers,
+    operation_routes,
     operations,
     organizations,
     portfolios,
     segments,
     transaction_batch,
     transaction_dsl,
+    transaction_routes,
     transactions,
 )
 
@@ -27,9 +30,12 @@ ROUTERS: list[Router] = [
     account_types.router,
     assets.router,
     accounts.router,
+    asset_rates.router,
     transaction_batch.router,
     transaction_dsl.router,
     transactions.router,
     balances.router,
     operations.router,
+    operation_routes.router,
+    transaction_routes.router,
 ]
