@@ -643,12 +643,6 @@ async def test_concurrent_commit_and_cancel_one_wins(book: Book) -> None:
         assert got["@alice"] == (100, 0) and got["@bob"] == (0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commit and revert of one PENDING transaction in one funnel batch (commit first): revert answers "
-    "422 0089 instead of 201; posting._settle moves target.status to APPROVED but not target.operations, so "
-    "reversal_of() sees only the ON_HOLD operation",
-)
 async def test_commit_and_revert_racing_answer_as_some_serial_order(book: Book) -> None:
     """Serially, commit-then-revert reverts (201) and revert-then-commit refuses the revert (0099)."""
     rounds, reverted = 30, 0

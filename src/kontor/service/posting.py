@@ -161,7 +161,7 @@ def resolve_duplicates(results: list[Any]) -> list[Result]:
 @dataclass(slots=True)
 class _Target:
     row: Record
-    operations: list[Record]
+    operations: list[Any]  # stored Records, plus the rows this batch added (same keys)
     has_reversal: bool
     status: str  # the status as this batch has left it
 
@@ -454,6 +454,8 @@ def _settle(
     op_rows = _operations(command, transaction_id, drafts, now, now, writes, target.row["description"])
     row = {**dict(target.row), "status": new_status, "updated_at": now}
     operations = [rep.operation(op) for op in target.operations] + [rep.operation(op) for op in op_rows]
+    # A revert later in this batch reads the operations as this commit left them.
+    target.operations = [*target.operations, *op_rows]
     text = rep_text(rep.transaction(row, operations))
     event = "transaction.committed" if action is Action.COMMIT else "transaction.canceled"
     writes.events.append((command.ledger, event, str(transaction_id), text))
