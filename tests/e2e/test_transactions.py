@@ -477,15 +477,6 @@ async def test_revert_without_the_funds_is_0018(book: Book) -> None:
         assert_problem(await book.act(paid["id"], "revert"), 422, "0018")
 
 
-@pytest.mark.skip(
-    reason="0089 (nothing to revert) is unreachable over HTTP: an APPROVED transaction always has "
-    "DEBIT/CREDIT operations, since its value is > 0 and each side adds up to it (it shows up only through "
-    "the commit/revert race bug, see test_commit_and_revert_racing_answer_as_some_serial_order)"
-)
-async def test_nothing_to_revert_is_0089() -> None:
-    raise AssertionError("unreachable")
-
-
 async def test_unknown_transaction_is_0007(book: Book) -> None:
     missing = str(uuid.uuid4())
     async with unchanged(book):
