@@ -373,15 +373,7 @@ async def create_annotation(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """A record of a transaction (status NOTED) that moves no money."""
-    send = data.send
-    intent = _intent(
-        data,
-        send.asset,
-        send.value,
-        _legs(send.source.from_, "source.from"),
-        _legs(send.distribute.to, "distribute.to"),
-        False,
-    )
+    intent = intent_of(data, data.send, False)
     return await _post(ctx, request, organization_id, ledger_id, intent, Action.ANNOTATE, data, key, ttl, "annotation")
 
 
