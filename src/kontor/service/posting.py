@@ -315,20 +315,30 @@ def reversal_of(target: _Target) -> ResolvedTransaction:
 async def _lock_balances(
     conn: Connection, commands: Sequence[Command], plans: dict[int, ResolvedTransaction]
 ) -> dict[LedgerKey, dict[BalanceKey, BalanceState]]:
-    # Each alias's overdraft companion is locked too: a debit may draw on it, a credit repay it.
     refs = sorted(
         {
-            (commands[i].organization_id, commands[i].ledger_id, leg.alias, key)
+            (commands[i].organization_id, commands[i].ledger_id, leg.alias, leg.balance_key)
             for i, plan in plans.items()
             for leg in plan.legs
-            for key in (leg.balance_key, OVERDRAFT_KEY)
         }
     )
     states: dict[LedgerKey, dict[BalanceKey, BalanceState]] = {}
-    for row in await sql.lock_balances(conn, refs):
+    _file(states, await sql.lock_balances(conn, refs))
+    # The overdraft companions of balances that may overdraw are locked next (also in id order): a
+    # debit may draw on them, a credit repay them. Companions are never a request's own legs.
+    companions = sorted(
+        {(ledger[0], ledger[1], state.alias, OVERDRAFT_KEY)
+         for ledger, by_key in states.items() for state in by_key.values() if state.may_overdraw}
+    )
+    if companions:
+        _file(states, await sql.lock_balances(conn, companions))
+    return states
+
+
+def _file(states: dict[LedgerKey, dict[BalanceKey, BalanceState]], rows: Sequence[Record]) -> None:
+    for row in rows:
         ledger = (row["organization_id"], row["ledger_id"])
         states.setdefault(ledger, {})[(row["alias"], row["key"])] = balance_state(row)
-    return states
 
 
 def balance_state(row: Record) -> BalanceState:

@@ -90,6 +90,9 @@ class Database:
             command_timeout=self._command_timeout_s,
             init=init_connection,
             max_inactive_connection_lifetime=60.0,
+            # kontor's statements look rows up by key through arrays (unnest): a cached generic
+            # plan cannot see how few rows that is and may scan a whole index per lookup.
+            server_settings={"plan_cache_mode": "force_custom_plan"},
         )
 
     async def close(self) -> None:
