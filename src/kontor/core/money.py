@@ -9,8 +9,6 @@ because a rounded amount is a bug, never an outcome.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import (
     Clamped,
     Context,
@@ -23,7 +21,8 @@ from decimal import (
     Rounded,
     Subnormal,
     Underflow,
-    localcontext,
+    getcontext,
+    setcontext,
 )
 
 from kontor.core import limits
@@ -50,16 +49,23 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 _EXPONENT_DIGITS_MAX = 9
 
 
-@contextmanager
-def exact() -> Iterator[None]:
+class exact:  # noqa: N801 - used as a function: ``with exact(): ...``
     """Run a block in the exact context: any rounding, overflow or invalid operation is a bug.
 
     Guards: money arithmetic never rounds silently; it raises ``InvariantViolation`` instead.
+    Swaps the shared exact context in and out rather than copying it: decimal contexts are
+    per task (contextvars), and the blocks it guards never await.
     """
-    with localcontext(EXACT):
-        try:
-            yield
-        except DecimalException as error:
+
+    __slots__ = ("_saved",)
+
+    def __enter__(self) -> None:
+        self._saved = getcontext()
+        setcontext(EXACT)
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: object) -> None:
+        setcontext(self._saved)
+        if isinstance(error, DecimalException):
             raise InvariantViolation(f"decimal arithmetic was not exact: {error!r}") from error
 
 
@@ -85,7 +91,10 @@ def format_amount(d: Decimal) -> str:
     and ``"0"`` for any zero; the value itself is never rounded.
     """
     invariant_finite(d)
-    return format(_canonical(d), "f")
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def invariant_finite(d: Decimal) -> None:

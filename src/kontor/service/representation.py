@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -16,8 +17,9 @@ from kontor.core import format_amount
 JSON = dict[str, Any]
 
 
+@lru_cache(maxsize=1024)
 def iso(value: datetime | None) -> str | None:
-    """RFC 3339 UTC with the fraction trimmed, as Go marshals time.Time."""
+    """RFC 3339 UTC with the fraction trimmed, as Go marshals time.Time (cached: a batch shares one)."""
     if value is None:
         return None
     text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
