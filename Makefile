@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit fuzz soak bench verify migrate clean
+.PHONY: run test lint typecheck imports unit fuzz soak bench verify migrate event-schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ test: lint typecheck imports
 
 soak: $(STAMP)
 	KONTOR_SOAK=1 $(BIN)/pytest -q -m slow
+
+event-schemas: $(RUN_STAMP)
+	$(BIN)/python -m kontor.events.schemas docs/events
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

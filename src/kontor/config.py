@@ -26,6 +26,20 @@ class Settings:
     env_name: str = "development"
     log_level: str = "info"
     funnel_batch_max: int = 500
+    # Events (docs/events.md): which sinks, and how the relay delivers to them.
+    events_relay: bool = True
+    events_rabbitmq_url: str | None = None
+    events_rabbitmq_exchange: str = "kontor.events"
+    events_nats_url: str | None = None
+    events_nats_stream: str = "KONTOR_EVENTS"
+    events_nats_subject: str = "kontor.events"
+    events_webhooks: bool = True
+    events_batch_max: int = 500
+    events_attempts_max: int = 10
+    events_retry_base_s: float = 0.5
+    events_retry_max_s: float = 30.0
+    events_poll_s: float = 1.0
+    events_timeout_s: float = 10.0
 
 
 ENV: dict[str, str] = {
@@ -41,6 +55,19 @@ ENV: dict[str, str] = {
     "env_name": "ENV_NAME",
     "log_level": "KONTOR_LOG_LEVEL",
     "funnel_batch_max": "KONTOR_FUNNEL_BATCH_MAX",
+    "events_relay": "KONTOR_EVENTS_RELAY",
+    "events_rabbitmq_url": "KONTOR_EVENTS_RABBITMQ_URL",
+    "events_rabbitmq_exchange": "KONTOR_EVENTS_RABBITMQ_EXCHANGE",
+    "events_nats_url": "KONTOR_EVENTS_NATS_URL",
+    "events_nats_stream": "KONTOR_EVENTS_NATS_STREAM",
+    "events_nats_subject": "KONTOR_EVENTS_NATS_SUBJECT",
+    "events_webhooks": "KONTOR_EVENTS_WEBHOOKS",
+    "events_batch_max": "KONTOR_EVENTS_BATCH_MAX",
+    "events_attempts_max": "KONTOR_EVENTS_ATTEMPTS_MAX",
+    "events_retry_base_s": "KONTOR_EVENTS_RETRY_BASE_S",
+    "events_retry_max_s": "KONTOR_EVENTS_RETRY_MAX_S",
+    "events_poll_s": "KONTOR_EVENTS_POLL_S",
+    "events_timeout_s": "KONTOR_EVENTS_TIMEOUT_S",
 }
 
 
@@ -65,6 +92,17 @@ def _convert(name: str, raw: str, kind: object) -> object:
             return float(raw)
         if kind_name == "Path":
             return Path(raw)
+        if kind_name == "bool":
+            return _boolean(raw)
     except ValueError as exc:
         raise SystemExit(f"{ENV[name]}={raw!r} is not a valid {kind_name}") from exc
     return raw
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)

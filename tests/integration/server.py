@@ -23,8 +23,16 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, *, workers: int = 2, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        workers: int = 2,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
+        self.extra_env = env or {}
         self.workers = workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -38,6 +46,7 @@ class Server:
             "KONTOR_PORT": str(self.port),
             "KONTOR_WORKERS": str(self.workers),
             "KONTOR_LOG_LEVEL": "warning",
+            **self.extra_env,
         }
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(

@@ -25,6 +25,7 @@ from kontor.api.routes import ROUTERS
 from kontor.config import Settings, load
 from kontor.core.limits import REQUEST_BODY_BYTES_MAX
 from kontor.errors import KontorError
+from kontor.events.runtime import Events
 from kontor.service.context import Context
 from kontor.store.db import Database
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         command_timeout_s=settings.db_command_timeout_s,
     )
     ctx = Context(db=db, settings=settings)
+    events = Events(settings, db, db.url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await db.open()
         except Exception as exc:  # the service still starts, answering 503 until the db is back
             log.warning("database not reachable at start-up: %s", exc)
+        events.start()
         for hook in app.state.get("startup_hooks", []):
             await hook(ctx)
         log.info("kontor %s ready in %.0f ms", __version__, (time.perf_counter() - started) * 1000)
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         finally:
             for hook in app.state.get("shutdown_hooks", []):
                 await hook(ctx)
+            await events.stop()
             await ctx.funnel.stop()
             await db.close()
 
@@ -137,7 +141,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         },
         lifespan=[lifespan],
         plugins=[ClosedStructSchemaPlugin()],
-        state=State({"ctx": ctx, "startup_hooks": [], "shutdown_hooks": []}),
+        state=State({"ctx": ctx, "events": events, "startup_hooks": [], "shutdown_hooks": []}),
         request_max_body_size=REQUEST_BODY_BYTES_MAX,
         openapi_config=OpenAPIConfig(
             title="kontor",

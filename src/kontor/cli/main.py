@@ -90,6 +90,39 @@ def verify() -> None:
 
 
 @app.command()
+def relay() -> None:
+    """Deliver the journal's events to the configured sinks, without serving HTTP.
+
+    Run it beside servers started with KONTOR_EVENTS_RELAY=false; several relays may run, and
+    each sink is relayed by one of them at a time. Ctrl-C or SIGTERM stops it.
+    """
+    import asyncio
+    import signal
+
+    from kontor.events.runtime import run_relay
+
+    settings = load()
+    _logging(settings.log_level)
+    database = bootstrap.resolve_database(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_relay(settings, database.url, stop)
+
+    try:
+        bootstrap.apply_migrations(database.url)
+        typer.echo(
+            f"kontor {__version__} relaying events from {'DATABASE_URL' if not database.server else 'embedded PostgreSQL'}"
+        )
+        asyncio.run(main())
+    finally:
+        database.stop()
+
+
+@app.command()
 def config() -> None:
     """Print the effective settings."""
     for field in dataclasses.fields(load()):

@@ -10,7 +10,11 @@ from kontor.store import account_types as store
 from kontor.store.db import Connection
 
 RESOURCE = LedgerScoped(
-    store.TABLE, "AccountType", codes.ACCOUNT_TYPE_NOT_FOUND, {store.KEY_VALUE_INDEX: codes.DUPLICATE_KEY_VALUE}
+    store.TABLE,
+    "AccountType",
+    codes.ACCOUNT_TYPE_NOT_FOUND,
+    {store.KEY_VALUE_INDEX: codes.DUPLICATE_KEY_VALUE},
+    event_prefix="account-type",
 )
 
 create = RESOURCE.create

@@ -14,8 +14,8 @@ import re
 from typing import Any
 from uuid import UUID
 
-from kontor.errors import FieldError, FieldErrors, KontorError, codes
-from kontor.service import account_types, ledger_settings
+from kontor.errors import FieldError, FieldErrors, InvariantViolation, KontorError, codes
+from kontor.service import account_types, journal, ledger_settings
 from kontor.service.context import Context
 from kontor.service.ids import new_id
 from kontor.service.scope import require_ledger
@@ -26,6 +26,7 @@ from kontor.store.assets import by_code as asset_by_code
 from kontor.store.db import Connection, Record
 
 ENTITY = "Account"
+PREFIX = "account"  # of its event types
 EXTERNAL_TYPE = "external"
 EXTERNAL_ALIAS_PREFIX = "@external/"
 UNIQUE = {store.ALIAS_INDEX: codes.ALIAS_IN_USE}
@@ -70,15 +71,17 @@ async def create(ctx: Context, organization_id: UUID, ledger_id: UUID, values: d
         row = {**scope, "id": account_id, "alias": alias or str(account_id), **values}
         with conflicts(UNIQUE, ENTITY):
             account = await crud.insert(conn, store.TABLE, row)
-        await balances.insert_default(conn, account, new_id(), direction="credit")
+        balance = await balances.insert_default(conn, account, new_id(), direction="credit")
+        await journal.record(conn, [journal.created(PREFIX, account), journal.created("balance", balance)])
         return account
 
 
-async def ensure_external(conn: Connection, scope: crud.Scope, asset_code: str) -> None:
-    """Give an asset its ``@external/<CODE>`` account (default balance direction debit), unless it exists."""
+async def ensure_external(conn: Connection, scope: crud.Scope, asset_code: str) -> list[journal.Event]:
+    """Give an asset its ``@external/<CODE>`` account (default balance direction debit), unless it
+    exists; returns the events of what it created, for the caller to record."""
     alias = EXTERNAL_ALIAS_PREFIX + asset_code
     if await store.by_alias(conn, scope, alias) is not None:
-        return
+        return []
     values = {
         **scope,
         "id": new_id(),
@@ -91,15 +94,27 @@ async def ensure_external(conn: Connection, scope: crud.Scope, asset_code: str) 
     }
     with conflicts(UNIQUE, ENTITY):
         account = await crud.insert(conn, store.TABLE, values)
-    await balances.insert_default(conn, account, new_id(), direction="debit")
+    balance = await balances.insert_default(conn, account, new_id(), direction="debit")
+    return [journal.created(PREFIX, account), journal.created("balance", balance)]
 
 
-async def retire_external(conn: Connection, scope: crud.Scope, asset_code: str) -> None:
-    """Soft-delete an asset's ``@external/<CODE>`` account and its balances, if it exists."""
+async def retire_external(conn: Connection, scope: crud.Scope, asset_code: str) -> list[journal.Event]:
+    """Soft-delete an asset's ``@external/<CODE>`` account and its balances, if it exists; returns
+    the events of what it deleted, for the caller to record."""
     account = await store.by_alias(conn, scope, EXTERNAL_ALIAS_PREFIX + asset_code)
-    if account is not None:
-        await balances.retire_of_account(conn, scope, account["id"])
-        await crud.soft_delete(conn, store.TABLE, scope, account["id"])
+    if account is None:
+        return []
+    return await _retire(conn, scope, account)
+
+
+async def _retire(conn: Connection, scope: crud.Scope, account: Record) -> list[journal.Event]:
+    """Soft-delete an account and its balances; the events that say so (balances first)."""
+    retired = await balances.retire_of_account(conn, scope, account["id"])
+    deleted_at = await crud.soft_delete(conn, store.TABLE, scope, account["id"])
+    if deleted_at is None:
+        raise InvariantViolation("an account read in this unit of work vanished before its delete")
+    events = [journal.deleted("balance", balance, balance["deleted_at"]) for balance in retired]
+    return [*events, journal.deleted(PREFIX, account, deleted_at)]
 
 
 async def get_by_alias(ctx: Context, organization_id: UUID, ledger_id: UUID, alias: str) -> Record:
@@ -136,6 +151,7 @@ async def update(
         account = await crud.update(conn, store.TABLE, scope, account_id, changes)
         if account is None:
             raise KontorError(codes.ACCOUNT_NOT_FOUND, entity_type=ENTITY)
+        await journal.record(conn, [journal.updated(PREFIX, account)])
         return account
 
 
@@ -148,12 +164,11 @@ async def delete(ctx: Context, organization_id: UUID, ledger_id: UUID, account_i
     scope = ledger_scope(organization_id, ledger_id)
     async with ctx.db.transaction() as conn:
         await require_ledger(conn, organization_id, ledger_id)
-        await _require_mutable(conn, scope, account_id)
+        account = await _require_mutable(conn, scope, account_id)
         held = await balances.of_account(conn, scope, account_id, lock=True)
         if any(b["available"] != 0 or b["on_hold"] != 0 for b in held):
             raise KontorError(codes.ACCOUNT_HAS_BALANCE, entity_type=ENTITY)
-        await balances.retire_of_account(conn, scope, account_id)
-        await crud.soft_delete(conn, store.TABLE, scope, account_id)
+        await journal.record(conn, await _retire(conn, scope, account))
 
 
 async def _require_mutable(conn: Connection, scope: crud.Scope, account_id: UUID) -> Record:

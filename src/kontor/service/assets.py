@@ -12,8 +12,8 @@ from typing import Any
 from uuid import UUID
 
 from kontor.core.iso import CURRENCIES
-from kontor.errors import Code, FieldError, FieldErrors, KontorError, codes
-from kontor.service import accounts
+from kontor.errors import Code, FieldError, FieldErrors, InvariantViolation, KontorError, codes
+from kontor.service import accounts, journal
 from kontor.service.context import Context
 from kontor.service.ids import new_id
 from kontor.service.scope import require_ledger
@@ -27,7 +27,8 @@ TYPES = ("crypto", "currency", "fiat", "commodity", "others")
 ISO_TYPES = ("currency", "fiat")
 UNIQUE = {store.CODE_INDEX: codes.ASSET_CONFLICT, store.NAME_INDEX: codes.ASSET_CONFLICT}
 
-RESOURCE = LedgerScoped(store.TABLE, ENTITY, codes.ASSET_NOT_FOUND, UNIQUE)
+PREFIX = "asset"  # of its event types
+RESOURCE = LedgerScoped(store.TABLE, ENTITY, codes.ASSET_NOT_FOUND, UNIQUE, event_prefix=PREFIX)
 
 get = RESOURCE.get
 list_ = RESOURCE.list_offset
@@ -69,7 +70,8 @@ async def create(ctx: Context, organization_id: UUID, ledger_id: UUID, values: d
         await require_ledger(conn, organization_id, ledger_id)
         with conflicts(UNIQUE, ENTITY):
             row = await crud.insert(conn, store.TABLE, {**scope, "id": new_id(), **values})
-        await accounts.ensure_external(conn, scope, row["code"])
+        external = await accounts.ensure_external(conn, scope, row["code"])
+        await journal.record(conn, [journal.created(PREFIX, row), *external])
         return row
 
 
@@ -81,5 +83,8 @@ async def delete(ctx: Context, organization_id: UUID, ledger_id: UUID, asset_id:
         asset = await crud.get(conn, store.TABLE, scope, asset_id, lock=True)
         if asset is None:
             raise KontorError(codes.ASSET_NOT_FOUND, entity_type=ENTITY)
-        await accounts.retire_external(conn, scope, asset["code"])
-        await crud.soft_delete(conn, store.TABLE, scope, asset_id)
+        external = await accounts.retire_external(conn, scope, asset["code"])
+        deleted_at = await crud.soft_delete(conn, store.TABLE, scope, asset_id)
+        if deleted_at is None:
+            raise InvariantViolation("an asset locked FOR UPDATE vanished before its delete")
+        await journal.record(conn, [*external, journal.deleted(PREFIX, asset, deleted_at)])

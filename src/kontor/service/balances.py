@@ -27,6 +27,8 @@ from kontor.core import parse_amount
 from kontor.core.balances import CREDIT, DEBIT, DIRECTIONS, EXTERNAL_ACCOUNT_TYPE, INTERNAL_SCOPE
 from kontor.core.plan import DEFAULT_BALANCE_KEY
 from kontor.errors import InvariantViolation, KontorError, codes
+from kontor.events import catalog
+from kontor.service import journal
 from kontor.service.accounts import EXTERNAL_ALIAS_PREFIX
 from kontor.service.context import Context
 from kontor.service.ids import new_id
@@ -38,6 +40,7 @@ from kontor.store.db import Connection, Record
 from kontor.store.query import CursorPage, ListQuery
 
 ENTITY = "Balance"
+PREFIX = "balance"  # of its event types
 OVERDRAFT_KEY = "overdraft"
 TRANSACTIONAL_SCOPE = "transactional"
 SCOPES = (TRANSACTIONAL_SCOPE, INTERNAL_SCOPE)
@@ -226,7 +229,9 @@ async def create(ctx: Context, organization_id: UUID, ledger_id: UUID, account_i
             "settings": request.settings.stored() if request.settings else None,
         }
         with conflicts(UNIQUE, ENTITY):
-            return await store.insert(conn, values)
+            balance = await store.insert(conn, values)
+        await journal.record(conn, [journal.created(PREFIX, balance)])
+        return balance
 
 
 def _copied_from(balance: Record) -> dict[str, Any]:
@@ -246,9 +251,10 @@ async def update(
         if is_internal(current):
             raise KontorError(codes.INTERNAL_BALANCE_UPDATE, entity_type=ENTITY)
         values: dict[str, Any] = {}
+        events: list[journal.Event] = []
         if changes.settings is not None:
             _check_settings_change(current, changes.settings)
-            await _ensure_companion(conn, scope, current, changes.settings)
+            events += await _ensure_companion(conn, scope, current, changes.settings)
             values["settings"] = changes.settings.stored()
         if changes.allow_sending is not None:
             values["allow_sending"] = changes.allow_sending
@@ -257,6 +263,14 @@ async def update(
         updated = await store.update(conn, scope, balance_id, values)
         if updated is None:
             raise InvariantViolation("a balance locked FOR UPDATE vanished before its update")
+        change = "overdraft_enabled" if events else "settings_updated" if changes.settings else "flags_updated"
+        config_changed = journal.event(
+            journal.chain_of(PREFIX, updated),
+            "balance.config-changed",
+            str(balance_id),
+            catalog.config_changed(updated, change),
+        )
+        await journal.record(conn, [*events, config_changed])
         return updated
 
 
@@ -267,13 +281,16 @@ def _check_settings_change(current: Record, settings: SettingsRequest) -> None:
         raise KontorError(codes.OVERDRAFT_LIMIT_BELOW_USAGE, entity_type=ENTITY)
 
 
-async def _ensure_companion(conn: Connection, scope: crud.Scope, current: Record, settings: SettingsRequest) -> None:
-    """Turning overdraft on gives the account its ``overdraft`` balance (debit, internal scope), once."""
+async def _ensure_companion(
+    conn: Connection, scope: crud.Scope, current: Record, settings: SettingsRequest
+) -> list[journal.Event]:
+    """Turning overdraft on gives the account its ``overdraft`` balance (debit, internal scope),
+    once; returns the event of the balance it created, if any."""
     was_on = bool(current["settings"]) and bool(current["settings"].get("allowOverdraft"))
     if not settings.allow_overdraft or was_on:
-        return
+        return []
     if await store.by_account_key(conn, scope, current["account_id"], OVERDRAFT_KEY) is not None:
-        return
+        return []
     values = {
         **_copied_from(current),
         "key": OVERDRAFT_KEY,
@@ -283,7 +300,8 @@ async def _ensure_companion(conn: Connection, scope: crud.Scope, current: Record
         "settings": COMPANION_SETTINGS,
     }
     with conflicts(UNIQUE, ENTITY):
-        await store.insert(conn, values)
+        companion = await store.insert(conn, values)
+    return [journal.created(PREFIX, companion)]
 
 
 async def delete(ctx: Context, organization_id: UUID, ledger_id: UUID, balance_id: UUID) -> None:
@@ -296,8 +314,10 @@ async def delete(ctx: Context, organization_id: UUID, ledger_id: UUID, balance_i
             raise KontorError(codes.INTERNAL_BALANCE_DELETE, entity_type=ENTITY)
         if balance["available"] != 0 or balance["on_hold"] != 0:
             raise KontorError(codes.BALANCE_HAS_FUNDS, entity_type=ENTITY)
-        if not await store.soft_delete(conn, scope, balance_id):
+        deleted_at = await store.soft_delete(conn, scope, balance_id)
+        if deleted_at is None:
             raise InvariantViolation("a balance locked FOR UPDATE vanished before its delete")
+        await journal.record(conn, [journal.deleted(PREFIX, balance, deleted_at)])
 
 
 # --- history ---------------------------------------------------------------------------------

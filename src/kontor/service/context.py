@@ -11,8 +11,9 @@ from kontor.config import Settings
 from kontor.service.funnel import Funnel
 from kontor.store.db import Database
 
-# A ledger seen to exist is trusted for this long before it is checked again; a deleted ledger
-# may therefore accept postings for at most this long in other processes.
+# A ledger seen to exist, and its settings, are trusted for this long before they are read again:
+# in other processes, a deleted ledger may accept postings, and a settings change may take effect,
+# up to this much later (in this process both take effect at once).
 KNOWN_LEDGER_TTL_S = 5.0
 
 
@@ -22,7 +23,7 @@ class Context:
     settings: Settings
     extras: dict[str, Any] = field(default_factory=dict)
     _funnel: Funnel | None = None
-    _known_ledgers: dict[tuple[UUID, UUID], float] = field(default_factory=dict)
+    _known_ledgers: dict[tuple[UUID, UUID], tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -34,12 +35,15 @@ class Context:
             self._funnel = Funnel(self.db, self.settings.funnel_batch_max)
         return self._funnel
 
-    def known_ledger(self, organization_id: UUID, ledger_id: UUID) -> bool:
+    def known_ledger(self, organization_id: UUID, ledger_id: UUID) -> dict[str, Any] | None:
+        """The settings of a ledger seen to exist within the last ``KNOWN_LEDGER_TTL_S``, else None."""
         seen = self._known_ledgers.get((organization_id, ledger_id))
-        return seen is not None and time.monotonic() - seen < KNOWN_LEDGER_TTL_S
+        if seen is None or time.monotonic() - seen[0] >= KNOWN_LEDGER_TTL_S:
+            return None
+        return seen[1]
 
-    def remember_ledger(self, organization_id: UUID, ledger_id: UUID) -> None:
-        self._known_ledgers[(organization_id, ledger_id)] = time.monotonic()
+    def remember_ledger(self, organization_id: UUID, ledger_id: UUID, settings: dict[str, Any]) -> None:
+        self._known_ledgers[(organization_id, ledger_id)] = (time.monotonic(), settings)
 
     def forget_ledger(self, organization_id: UUID, ledger_id: UUID) -> None:
         self._known_ledgers.pop((organization_id, ledger_id), None)

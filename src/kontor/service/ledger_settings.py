@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from kontor.errors import Code, FieldError, FieldErrors, codes
-from kontor.service import ledgers
+from kontor.service import journal, ledgers
 from kontor.service.context import Context
 from kontor.service.scope import require_ledger
 from kontor.store import crud
@@ -129,5 +129,8 @@ async def update_settings(ctx: Context, organization_id: UUID, ledger_id: UUID, 
     async with ctx.db.transaction() as conn:
         row = await ledgers.lock(conn, organization_id, ledger_id)
         stored = deep_merge(row["settings"] or {}, patch)
-        await crud.update(conn, TABLE, {"organization_id": organization_id}, ledger_id, {"settings": stored})
-        return merged(stored)
+        changed = await crud.update(conn, TABLE, {"organization_id": organization_id}, ledger_id, {"settings": stored})
+        if changed is not None:
+            await journal.record(conn, [journal.updated(ledgers.PREFIX, changed)])
+    ctx.forget_ledger(organization_id, ledger_id)
+    return merged(stored)

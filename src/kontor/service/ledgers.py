@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from kontor.errors import KontorError, codes
-from kontor.service import organizations
+from kontor.service import journal, organizations
 from kontor.service.context import Context
 from kontor.service.ids import new_id
 from kontor.service.scope import require_ledger
@@ -21,6 +21,7 @@ from kontor.store.ledgers import NAME_INDEX, TABLE
 from kontor.store.query import ListQuery
 
 ENTITY = "Ledger"
+PREFIX = "ledger"  # of its event types, recorded in the ledger's own chain
 UNIQUE = {NAME_INDEX: codes.LEDGER_NAME_CONFLICT}
 
 
@@ -33,7 +34,9 @@ async def create(ctx: Context, organization_id: UUID, values: dict[str, Any]) ->
     async with ctx.db.transaction() as conn:
         await organizations.require(conn, organization_id)
         with conflicts(UNIQUE, ENTITY):
-            return await crud.insert(conn, TABLE, {"organization_id": organization_id, "id": new_id(), **values})
+            row = await crud.insert(conn, TABLE, {"organization_id": organization_id, "id": new_id(), **values})
+        await journal.record(conn, [journal.created(PREFIX, row)])
+        return row
 
 
 async def get(ctx: Context, organization_id: UUID, ledger_id: UUID) -> Record:
@@ -64,6 +67,7 @@ async def update(
             row = await crud.update(conn, TABLE, _scope(organization_id), ledger_id, changes)
         if row is None:
             raise KontorError(codes.LEDGER_NOT_FOUND, entity_type=ENTITY)
+        await journal.record(conn, [journal.updated(PREFIX, row)])
         return row
 
 
@@ -86,5 +90,8 @@ async def delete(ctx: Context, organization_id: UUID, ledger_id: UUID) -> None:
         raise KontorError(codes.FORBIDDEN_IN_PRODUCTION, entity_type=ENTITY)
     async with ctx.db.transaction() as conn:
         await organizations.require(conn, organization_id)
-        if not await crud.soft_delete(conn, TABLE, _scope(organization_id), ledger_id):
+        deleted_at = await crud.soft_delete(conn, TABLE, _scope(organization_id), ledger_id)
+        if deleted_at is None:
             raise KontorError(codes.LEDGER_NOT_FOUND, entity_type=ENTITY)
+        ids = {"organization_id": organization_id, "id": ledger_id}
+        await journal.record(conn, [journal.deleted(PREFIX, ids, deleted_at)])

@@ -1,4 +1,4 @@
-"""Organizations: create, read, list, update, delete."""
+"""Organizations: create, read, list, update, delete; each change records its event (organization.*)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from kontor.errors import KontorError, codes
+from kontor.service import journal
 from kontor.service.context import Context
 from kontor.service.ids import new_id
 from kontor.store import crud
@@ -14,6 +15,7 @@ from kontor.store.organizations import TABLE
 from kontor.store.query import ListQuery
 
 ENTITY = "Organization"
+PREFIX = "organization"  # of its event types
 
 
 async def create(ctx: Context, values: dict[str, Any]) -> Record:
@@ -21,7 +23,9 @@ async def create(ctx: Context, values: dict[str, Any]) -> Record:
         parent = values.get("parent_organization_id")
         if parent is not None:
             await _require_parent(conn, parent)
-        return await crud.insert(conn, TABLE, {"id": new_id(), **values})
+        row = await crud.insert(conn, TABLE, {"id": new_id(), **values})
+        await journal.record(conn, [journal.created(PREFIX, row)])
+        return row
 
 
 async def get(ctx: Context, organization_id: UUID) -> Record:
@@ -59,6 +63,7 @@ async def update(ctx: Context, organization_id: UUID, changes: dict[str, Any], m
         row = await crud.update(conn, TABLE, {}, organization_id, changes)
         if row is None:
             raise KontorError(codes.ORGANIZATION_NOT_FOUND, entity_type=ENTITY)
+        await journal.record(conn, [journal.updated(PREFIX, row)])
         return row
 
 
@@ -66,8 +71,10 @@ async def delete(ctx: Context, organization_id: UUID) -> None:
     if ctx.production:
         raise KontorError(codes.FORBIDDEN_IN_PRODUCTION, entity_type=ENTITY)
     async with ctx.db.transaction() as conn:
-        if not await crud.soft_delete(conn, TABLE, {}, organization_id):
+        deleted_at = await crud.soft_delete(conn, TABLE, {}, organization_id)
+        if deleted_at is None:
             raise KontorError(codes.ORGANIZATION_NOT_FOUND, entity_type=ENTITY)
+        await journal.record(conn, [journal.deleted(PREFIX, {"id": organization_id}, deleted_at)])
 
 
 async def _require_parent(conn: Connection, parent_id: UUID) -> None:

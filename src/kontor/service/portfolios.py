@@ -6,7 +6,7 @@ from kontor.errors import codes
 from kontor.service.scoped import LedgerScoped
 from kontor.store.portfolios import TABLE
 
-RESOURCE = LedgerScoped(TABLE, "Portfolio", codes.PORTFOLIO_NOT_FOUND)
+RESOURCE = LedgerScoped(TABLE, "Portfolio", codes.PORTFOLIO_NOT_FOUND, event_prefix="portfolio")
 
 create = RESOURCE.create
 get = RESOURCE.get

@@ -31,8 +31,9 @@ from kontor.core import (
     apply,
 )
 from kontor.core.balances import OVERDRAFT_KEY
-from kontor.core.journal import canonical_payload, link
+from kontor.core.journal import canonical_payload
 from kontor.errors import KontorError, codes, invariant
+from kontor.service import journal
 from kontor.service import representation as rep
 from kontor.service.ids import new_id
 from kontor.store import posting as sql
@@ -91,7 +92,7 @@ class _Writes:
     operations: list[tuple[Any, ...]] = field(default_factory=list)
     statuses: list[tuple[UUID, UUID, UUID, str, datetime]] = field(default_factory=list)
     idempotency: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[tuple[LedgerKey, str, str, str]] = field(default_factory=list)
+    events: list[journal.Event] = field(default_factory=list)
     touched: dict[tuple[UUID, UUID, str], BalanceState] = field(default_factory=dict)
 
 
@@ -124,8 +125,7 @@ async def _replay_idempotent(conn: Connection, commands: Sequence[Command], resu
     if not keyed:
         return
     keys = [(c.organization_id, c.ledger_id, c.idempotency.key) for _, c in keyed if c.idempotency]
-    await sql.lock_idempotency_keys(conn, sorted(idempotency_lock_id(*k) for k in keys))
-    stored = await sql.stored_responses(conn, keys, now)
+    stored = await sql.claim_idempotency_keys(conn, keys, sorted(idempotency_lock_id(*k) for k in keys), now)
     first_in_batch: dict[tuple[UUID, UUID, str], int] = {}
     for (i, _), key in zip(keyed, keys, strict=True):
         if key in stored:
@@ -327,8 +327,12 @@ async def _lock_balances(
     # The overdraft companions of balances that may overdraw are locked next (also in id order): a
     # debit may draw on them, a credit repay them. Companions are never a request's own legs.
     companions = sorted(
-        {(ledger[0], ledger[1], state.alias, OVERDRAFT_KEY)
-         for ledger, by_key in states.items() for state in by_key.values() if state.may_overdraw}
+        {
+            (ledger[0], ledger[1], state.alias, OVERDRAFT_KEY)
+            for ledger, by_key in states.items()
+            for state in by_key.values()
+            if state.may_overdraw
+        }
     )
     if companions:
         _file(states, await sql.lock_balances(conn, companions))
@@ -640,33 +644,17 @@ def _answer(command: Command, transaction_id: UUID, body: dict[str, Any], writes
 
 
 async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
-    await sql.insert_transactions(conn, writes.transactions)
-    await sql.set_statuses(conn, writes.statuses)
-    await sql.insert_operations(conn, writes.operations)
-    await sql.update_balances(
+    await sql.write_batch(
         conn,
-        [
+        transactions=writes.transactions,
+        operations=writes.operations,
+        idempotency=writes.idempotency,
+        journal=[],
+        balances=[
             (org, ledger, UUID(s.id), s.available, s.on_hold, s.overdraft_used, s.version, now)
             for (org, ledger, _), s in writes.touched.items()
         ],
+        statuses=writes.statuses,
+        heads={},
     )
-    await sql.upsert_idempotency(conn, writes.idempotency)
-    await _append_journal(conn, writes.events, now)
-
-
-async def _append_journal(conn: Connection, events: list[tuple[LedgerKey, str, str, str]], now: datetime) -> None:
-    """Number and chain the batch's events per ledger; the heads are locked last, held briefly."""
-    if not events:
-        return
-    heads = await sql.lock_journal_heads(conn, [ledger for ledger, *_ in events])
-    created = rep.iso(now) or ""
-    rows = []
-    for ledger, event_type, subject, text in events:
-        seq, prev = heads[ledger]
-        seq += 1
-        event_id = str(new_id())
-        digest = link(prev, seq, event_id, event_type, subject, created, text)
-        rows.append((ledger[0], ledger[1], seq, UUID(event_id), event_type, subject, text, now, prev, digest))
-        heads[ledger] = (seq, digest)
-    await sql.insert_journal(conn, rows)
-    await sql.move_journal_heads(conn, heads)
+    await journal.append(conn, writes.events, now)

@@ -2,7 +2,9 @@
 
 Each resource (portfolios, segments, account types, ...) is one ``LedgerScoped`` value naming its
 table, its entity type, its not-found code and the unique indexes that answer a conflict code.
-Every operation first checks the path's scope (404 0038, then 0037), then the row itself.
+Every operation first checks the path's scope (404 0038, then 0037), then the row itself. A
+resource with an ``event_prefix`` records ``<prefix>.created/updated/deleted`` in its ledger's
+journal, in the same unit of work as the change.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from kontor.errors import Code, InvariantViolation, KontorError
+from kontor.service import journal
 from kontor.service.context import Context
 from kontor.service.ids import new_id
 from kontor.service.scope import require_ledger
@@ -50,6 +53,9 @@ class LedgerScoped:
     entity_type: str
     not_found: Code
     unique: Mapping[str, Code] = field(default_factory=dict)
+    # The prefix of the resource's event types (``portfolio`` for portfolio.created ...); None
+    # for a resource whose service records its own events.
+    event_prefix: str | None = None
 
     async def create(self, ctx: Context, organization_id: UUID, ledger_id: UUID, values: dict[str, Any]) -> Record:
         """Insert a row into a live ledger; a unique index violated answers its conflict code."""
@@ -57,7 +63,10 @@ class LedgerScoped:
             await require_ledger(conn, organization_id, ledger_id)
             row = {"organization_id": organization_id, "ledger_id": ledger_id, "id": new_id(), **values}
             with conflicts(self.unique, self.entity_type):
-                return await crud.insert(conn, self.table, row)
+                created = await crud.insert(conn, self.table, row)
+            if self.event_prefix is not None:
+                await journal.record(conn, [journal.created(self.event_prefix, created)])
+            return created
 
     async def get(self, ctx: Context, organization_id: UUID, ledger_id: UUID, id_: UUID) -> Record:
         async with ctx.db.connection() as conn:
@@ -107,11 +116,17 @@ class LedgerScoped:
                 row = await crud.update(conn, self.table, scope, id_, changes)
             if row is None:
                 raise InvariantViolation("a row locked FOR UPDATE vanished before its update")
+            if self.event_prefix is not None:
+                await journal.record(conn, [journal.updated(self.event_prefix, row)])
             return row
 
     async def delete(self, ctx: Context, organization_id: UUID, ledger_id: UUID, id_: UUID) -> None:
         """Soft delete: the row disappears from reads and its unique values are free again."""
         async with ctx.db.transaction() as conn:
             await require_ledger(conn, organization_id, ledger_id)
-            if not await crud.soft_delete(conn, self.table, ledger_scope(organization_id, ledger_id), id_):
+            deleted_at = await crud.soft_delete(conn, self.table, ledger_scope(organization_id, ledger_id), id_)
+            if deleted_at is None:
                 raise KontorError(self.not_found, entity_type=self.entity_type)
+            if self.event_prefix is not None:
+                row = {"organization_id": organization_id, "ledger_id": ledger_id, "id": id_}
+                await journal.record(conn, [journal.deleted(self.event_prefix, row, deleted_at)])

@@ -6,7 +6,9 @@ from kontor.errors import codes
 from kontor.service.scoped import LedgerScoped
 from kontor.store.segments import NAME_INDEX, TABLE
 
-RESOURCE = LedgerScoped(TABLE, "Segment", codes.SEGMENT_NOT_FOUND, {NAME_INDEX: codes.SEGMENT_NAME_CONFLICT})
+RESOURCE = LedgerScoped(
+    TABLE, "Segment", codes.SEGMENT_NOT_FOUND, {NAME_INDEX: codes.SEGMENT_NAME_CONFLICT}, event_prefix="segment"
+)
 
 create = RESOURCE.create
 get = RESOURCE.get

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from kontor.core import Action, ResolvedTransaction, TransactionIntent, resolve
 from kontor.errors import KontorError, codes
-from kontor.service import exchange
+from kontor.service import exchange, ledger_settings, route_enforcement
 from kontor.service import representation as rep
 from kontor.service.context import Context
 from kontor.service.posting import Command, Idempotency, Kind, Outcome
@@ -71,7 +71,9 @@ async def create(
     date: datetime | None = None,
 ) -> Outcome:
     resolved = resolve(intent)
-    await _require_scope(ctx, organization_id, ledger_id)
+    settings = await _require_scope(ctx, organization_id, ledger_id)
+    if route_enforcement.enabled(settings):
+        await route_enforcement.check_create(ctx, organization_id, ledger_id, resolved, action)
     resolved = await _convert(ctx, organization_id, ledger_id, resolved)
     command = Command(
         Kind.CREATE,
@@ -112,7 +114,8 @@ async def create_batch(
     ctx: Context, organization_id: UUID, ledger_id: UUID, items: list[Prepared | KontorError], *, atomic: bool
 ) -> list[Outcome | KontorError]:
     """Queue every prepared item together; answers in order. ``atomic``: all commit or none does."""
-    await _require_scope(ctx, organization_id, ledger_id)
+    if route_enforcement.enabled(await _require_scope(ctx, organization_id, ledger_id)):
+        items = await _enforce_routes(ctx, organization_id, ledger_id, items)
     commands = [
         replace(item.command, organization_id=organization_id, ledger_id=ledger_id,
                 resolved=await _convert(ctx, organization_id, ledger_id, item.command.resolved))
@@ -132,8 +135,25 @@ async def create_batch(
 
 async def settle(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, kind: Kind) -> Outcome:
     """Commit, cancel or revert ``transaction_id``."""
-    await _require_scope(ctx, organization_id, ledger_id)
+    settings = await _require_scope(ctx, organization_id, ledger_id)
+    # A revert is judged whatever the setting: operations on a one-way route cannot be reverted (0150).
+    if kind is Kind.REVERT or route_enforcement.enabled(settings):
+        await route_enforcement.check_settle(ctx, organization_id, ledger_id, transaction_id, kind)
     return await ctx.funnel.submit(Command(kind, organization_id, ledger_id, target_id=transaction_id))
+
+
+async def _enforce_routes(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, items: list[Prepared | KontorError]
+) -> list[Prepared | KontorError]:
+    """Each item the ledger's routes refuse (``accounting.validateRoutes``) becomes its refusal."""
+    plans = [
+        (item.command.resolved, item.command.action)
+        if isinstance(item, Prepared) and item.command.resolved is not None
+        else None
+        for item in items
+    ]
+    refusals = await route_enforcement.check_batch(ctx, organization_id, ledger_id, plans)
+    return [refusal or item for item, refusal in zip(items, refusals, strict=True)]
 
 
 async def _convert(
@@ -146,12 +166,16 @@ async def _convert(
         return await exchange.apply_conversions(conn, organization_id, ledger_id, resolved)
 
 
-async def _require_scope(ctx: Context, organization_id: UUID, ledger_id: UUID) -> None:
-    if ctx.known_ledger(organization_id, ledger_id):
-        return
+async def _require_scope(ctx: Context, organization_id: UUID, ledger_id: UUID) -> dict[str, Any]:
+    """The ledger must exist (0038/0037); returns its settings (cached briefly, see Context)."""
+    settings = ctx.known_ledger(organization_id, ledger_id)
+    if settings is not None:
+        return settings
     async with ctx.db.connection() as conn:
-        await require_ledger(conn, organization_id, ledger_id)
-    ctx.remember_ledger(organization_id, ledger_id)
+        row = await require_ledger(conn, organization_id, ledger_id)
+    settings = ledger_settings.merged(row["settings"] or {})
+    ctx.remember_ledger(organization_id, ledger_id, settings)
+    return settings
 
 
 async def get(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID) -> dict[str, Any]:

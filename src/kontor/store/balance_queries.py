@@ -61,7 +61,7 @@ async def update(conn: Connection, scope: crud.Scope, balance_id: UUID, changes:
     return await crud.update(conn, TABLE, scope, balance_id, changes)
 
 
-async def soft_delete(conn: Connection, scope: crud.Scope, balance_id: UUID) -> bool:
+async def soft_delete(conn: Connection, scope: crud.Scope, balance_id: UUID) -> datetime | None:
     return await crud.soft_delete(conn, TABLE, scope, balance_id)
 
 

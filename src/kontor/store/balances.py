@@ -43,10 +43,10 @@ async def of_account(conn: Connection, scope: crud.Scope, account_id: UUID, *, l
     return list(await conn.fetch(sql + (" FOR UPDATE" if lock else ""), *args))
 
 
-async def retire_of_account(conn: Connection, scope: crud.Scope, account_id: UUID) -> None:
-    """Disable and soft-delete every live balance of one account."""
+async def retire_of_account(conn: Connection, scope: crud.Scope, account_id: UUID) -> list[Record]:
+    """Disable and soft-delete every live balance of one account; returns them as retired."""
     sql = (
         "UPDATE balances SET allow_sending = false, allow_receiving = false, deleted_at = $4, updated_at = $4 "
-        "WHERE organization_id = $1 AND ledger_id = $2 AND account_id = $3 AND deleted_at IS NULL"
+        "WHERE organization_id = $1 AND ledger_id = $2 AND account_id = $3 AND deleted_at IS NULL RETURNING *"
     )
-    await conn.execute(sql, scope["organization_id"], scope["ledger_id"], account_id, crud.now())
+    return list(await conn.fetch(sql, scope["organization_id"], scope["ledger_id"], account_id, crud.now()))

@@ -120,14 +120,16 @@ async def update(
     return await conn.fetchrow(sql, *args)
 
 
-async def soft_delete(conn: asyncpg.Connection, table: Table, scope: Scope, id_: UUID) -> bool:
+async def soft_delete(conn: asyncpg.Connection, table: Table, scope: Scope, id_: UUID) -> datetime | None:
+    """Mark the live row ``id_`` deleted; returns when (its ``deleted_at``), or None if none was live."""
     where, args = _scope_where(table, scope)
     args.extend([now(), id_])
     sql = (
         f"UPDATE {table.name} SET deleted_at = ${len(args) - 1}, updated_at = ${len(args) - 1} "
-        f"WHERE {where} AND id = ${len(args)} AND deleted_at IS NULL"
+        f"WHERE {where} AND id = ${len(args)} AND deleted_at IS NULL RETURNING deleted_at"
     )
-    return str(await conn.execute(sql, *args)) != "UPDATE 0"
+    deleted_at: datetime | None = await conn.fetchval(sql, *args)
+    return deleted_at
 
 
 @dataclass(frozen=True, slots=True)

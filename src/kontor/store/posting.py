@@ -18,19 +18,12 @@ import asyncpg
 LedgerKey = tuple[UUID, UUID]
 
 
-async def lock_idempotency_keys(conn: asyncpg.Connection, lock_ids: Sequence[int]) -> None:
-    """Serialise requests that share an idempotency key across processes until this batch commits."""
-    if lock_ids:
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY 1) s",
-            list(lock_ids),
-        )
-
-
-async def stored_responses(
-    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID, str]], now: datetime
+async def claim_idempotency_keys(
+    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID, str]], lock_ids: Sequence[int], now: datetime
 ) -> dict[tuple[UUID, UUID, str], asyncpg.Record]:
-    """Live idempotency records for ``keys``: a request with one of them is a replay."""
+    """Lock ``keys`` until this batch commits (advisory locks, in order) and return the live
+    records among them: a request with one of those is a replay. One round trip: the locks are an
+    InitPlan, taken before any record is read."""
     if not keys:
         return {}
     rows = await conn.fetch(
@@ -38,11 +31,14 @@ async def stored_responses(
              FROM idempotency_keys i
              JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(o, l, k)
                ON i.organization_id = r.o AND i.ledger_id = r.l AND i.key = r.k
-            WHERE i.expires_at > $4""",
+            WHERE i.expires_at > $4
+              AND (SELECT count(pg_advisory_xact_lock(k))
+                     FROM (SELECT DISTINCT unnest($5::bigint[]) AS k ORDER BY 1) s) >= 0""",
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
         now,
+        list(lock_ids),
     )
     return {(r["organization_id"], r["ledger_id"], r["key"]): r for r in rows}
 
@@ -277,27 +273,18 @@ async def update_balances(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]
     )
 
 
-async def lock_journal_heads(
-    conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]
-) -> dict[LedgerKey, tuple[int, bytes]]:
-    """Each ledger's chain head (last seq and hash), locked; created at (0, zero hash) on first use."""
+async def lock_journal_heads(conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]) -> dict[LedgerKey, tuple[int, bytes]]:
+    """Each ledger's chain head (last seq and hash), locked in order; created at (0, zero hash) on
+    first use. One round trip: an upsert locks the rows it touches and returns them."""
     ordered = sorted(set(ledgers))
-    orgs = [k[0] for k in ordered]
-    ids = [k[1] for k in ordered]
-    await conn.execute(
-        """INSERT INTO journal_heads (organization_id, ledger_id, seq, hash)
-           SELECT o, l, 0, '\\x'::bytea || decode(repeat('00', 32), 'hex') FROM unnest($1::uuid[], $2::uuid[]) AS u(o, l)
-           ON CONFLICT DO NOTHING""",
-        orgs,
-        ids,
-    )
     rows = await conn.fetch(
-        """SELECT h.organization_id, h.ledger_id, h.seq, h.hash FROM journal_heads h
-             JOIN unnest($1::uuid[], $2::uuid[]) AS u(o, l) ON h.organization_id = u.o AND h.ledger_id = u.l
-            ORDER BY h.organization_id, h.ledger_id
-              FOR UPDATE OF h""",
-        orgs,
-        ids,
+        """INSERT INTO journal_heads AS h (organization_id, ledger_id, seq, hash)
+           SELECT o, l, 0, decode(repeat('00', 32), 'hex') FROM unnest($1::uuid[], $2::uuid[]) AS u(o, l)
+            ORDER BY o, l
+           ON CONFLICT (organization_id, ledger_id) DO UPDATE SET seq = h.seq
+           RETURNING h.organization_id, h.ledger_id, h.seq, h.hash""",
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
     )
     return {(r[0], r[1]): (int(r[2]), bytes(r[3])) for r in rows}
 
@@ -314,4 +301,92 @@ async def move_journal_heads(conn: asyncpg.Connection, heads: dict[LedgerKey, tu
         [k[1] for k in keys],
         [heads[k][0] for k in keys],
         [heads[k][1] for k in keys],
+    )
+
+
+def _cte_insert(name: str, table: str, columns: Sequence[tuple[str, str]], first: int, suffix: str = "") -> str:
+    names = ", ".join(n for n, _ in columns)
+    params, selects = [], []
+    for i, (column, kind) in enumerate(columns, start=first):
+        if kind == "jsonb":
+            params.append(f"${i}::text[]")
+            selects.append(f"{column}::jsonb")
+        elif kind == "text[]":
+            params.append(f"${i}::text[]")
+            selects.append(f"ARRAY(SELECT jsonb_array_elements_text({column}::jsonb))")
+        else:
+            params.append(f"${i}::{kind}[]")
+            selects.append(column)
+    return (f"{name} AS (INSERT INTO {table} ({names}) SELECT {', '.join(selects)} "
+            f"FROM unnest({', '.join(params)}) AS u({names}) {suffix} RETURNING 1)")
+
+
+def _write_batch_sql() -> str:
+    n = 1
+    parts = []
+    parts.append(_cte_insert("t", "transactions", TRANSACTION_COLUMNS, n))
+    n += len(TRANSACTION_COLUMNS)
+    parts.append(_cte_insert("o", "operations", OPERATION_COLUMNS, n))
+    n += len(OPERATION_COLUMNS)
+    parts.append(_cte_insert(
+        "i", "idempotency_keys", IDEMPOTENCY_COLUMNS, n,
+        "ON CONFLICT (organization_id, ledger_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
+        "transaction_id = EXCLUDED.transaction_id, response = EXCLUDED.response, "
+        "expires_at = EXCLUDED.expires_at, created_at = now()"))
+    n += len(IDEMPOTENCY_COLUMNS)
+    parts.append(_cte_insert("j", "journal", JOURNAL_COLUMNS, n))
+    n += len(JOURNAL_COLUMNS)
+    parts.append(
+        f"""b AS (UPDATE balances bl
+              SET available = u.a, on_hold = u.h, overdraft_used = u.od, version = u.v, updated_at = u.at
+             FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::numeric[], ${n + 4}::numeric[],
+                         ${n + 5}::numeric[], ${n + 6}::bigint[], ${n + 7}::timestamptz[]) AS u(o, l, i, a, h, od, v, at)
+            WHERE bl.organization_id = u.o AND bl.ledger_id = u.l AND bl.id = u.i RETURNING 1)""")
+    n += 8
+    parts.append(
+        f"""s AS (UPDATE transactions tr SET status = u.s, status_description = u.s, updated_at = u.at
+             FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::text[], ${n + 4}::timestamptz[])
+                  AS u(o, l, i, s, at)
+            WHERE tr.organization_id = u.o AND tr.ledger_id = u.l AND tr.id = u.i RETURNING 1)""")
+    n += 5
+    parts.append(
+        f"""h AS (UPDATE journal_heads jh SET seq = u.s, hash = u.h
+             FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::bigint[], ${n + 3}::bytea[]) AS u(o, l, s, h)
+            WHERE jh.organization_id = u.o AND jh.ledger_id = u.l RETURNING 1)""")
+    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in "toijbsh")
+    return "WITH " + ",\n".join(parts) + f"\nSELECT {counts}"
+
+
+_WRITE_BATCH = _write_batch_sql()
+
+
+def _columns_of(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+async def write_batch(
+    conn: asyncpg.Connection,
+    *,
+    transactions: Sequence[Sequence[Any]],
+    operations: Sequence[Sequence[Any]],
+    idempotency: Sequence[Sequence[Any]],
+    journal: Sequence[Sequence[Any]],
+    balances: Sequence[Sequence[Any]],
+    statuses: Sequence[Sequence[Any]],
+    heads: dict[LedgerKey, tuple[int, bytes]],
+) -> None:
+    """Everything a batch writes, in one statement (one round trip): new transactions, all their
+    operations (so the double-entry trigger sees the whole batch), idempotency records, journal
+    rows, each touched balance once, settled statuses, and the moved journal heads."""
+    keys = list(heads)
+    head_rows = [(k[0], k[1], heads[k][0], heads[k][1]) for k in keys]
+    await conn.execute(
+        _WRITE_BATCH,
+        *_columns_of(transactions, len(TRANSACTION_COLUMNS)),
+        *_columns_of(operations, len(OPERATION_COLUMNS)),
+        *_columns_of(idempotency, len(IDEMPOTENCY_COLUMNS)),
+        *_columns_of(journal, len(JOURNAL_COLUMNS)),
+        *_columns_of(balances, 8),
+        *_columns_of(statuses, 5),
+        *_columns_of(head_rows, 4),
     )

@@ -6,10 +6,11 @@ from litestar import Router
 
 from kontor.api.routes import (
     account_types,
-    asset_rates,
     accounts,
+    asset_rates,
     assets,
     balances,
+    events,
     ledgers,
     operation_routes,
     operations,
@@ -20,6 +21,7 @@ from kontor.api.routes import (
     transaction_dsl,
     transaction_routes,
     transactions,
+    webhooks,
 )
 
 ROUTERS: list[Router] = [
@@ -38,4 +40,6 @@ ROUTERS: list[Router] = [
     operations.router,
     operation_routes.router,
     transaction_routes.router,
+    webhooks.router,
+    events.router,
 ]

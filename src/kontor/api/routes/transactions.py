@@ -16,8 +16,7 @@ from msgspec import UNSET, UnsetType
 from kontor.api import common
 from kontor.api.common import ERROR_RESPONSES, Metadata
 from kontor.core import Action, LegIntent, Share, TransactionIntent, parse_amount
-from kontor.core.plan import LegRate
-from kontor.core.plan import DEFAULT_BALANCE_KEY
+from kontor.core.plan import DEFAULT_BALANCE_KEY, LegRate
 from kontor.errors import FieldError, FieldErrors, codes
 from kontor.service import transactions as service
 from kontor.service.context import Context

@@ -1,0 +1,1 @@
+"""One module per sink: RabbitMQ, NATS JetStream, webhooks. Each implements ``relay.Sink``."""

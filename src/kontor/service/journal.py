@@ -1,0 +1,89 @@
+"""Appending to the journal: every change, money or onboarding, records its events here.
+
+The journal is the events outbox. Its rows are written in the caller's database transaction, so
+an event exists exactly when its change committed. Each chain (a ledger, or an organization's own
+chain under ``catalog.ORGANIZATION_CHAIN``) has one gapless ``seq`` and one hash chain
+(``core.journal``). The chain heads are locked last, just before commit, and held only for that
+tail: call ``append`` as the last statement of a unit of work, after every other lock it takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from kontor.core.journal import canonical_payload, link
+from kontor.errors import invariant
+from kontor.events import catalog
+from kontor.service import representation as rep
+from kontor.service.ids import new_id
+from kontor.store import posting as sql
+from kontor.store.db import Connection
+
+Chain = tuple[UUID, UUID]  # (organization_id, ledger_id)
+# One event to record: its chain, type, subject and payload as canonical JSON text.
+Event = tuple[Chain, str, str, str]
+
+
+def organization_chain(organization_id: UUID) -> Chain:
+    """The chain of an organization's own events (organization.*), which have no ledger."""
+    return (organization_id, catalog.ORGANIZATION_CHAIN)
+
+
+def event(chain: Chain, event_type: str, subject: str, payload: dict[str, Any]) -> Event:
+    """An event whose payload is a JSON object, written as the canonical text that is hashed."""
+    return (chain, event_type, subject, canonical_payload(payload))
+
+
+async def append(conn: Connection, events: Sequence[Event], now: datetime) -> None:
+    """Number and chain ``events`` per chain, in order; one lock of the heads, taken last."""
+    if not events:
+        return
+    invariant(all(catalog.is_known(e[1]) for e in events), "every journal event type is in the catalog")
+    heads = await sql.lock_journal_heads(conn, [chain for chain, *_ in events])
+    created = rep.iso(now) or ""
+    rows = []
+    for chain, event_type, subject, text in events:
+        seq, prev = heads[chain]
+        seq += 1
+        event_id = str(new_id())
+        digest = link(prev, seq, event_id, event_type, subject, created, text)
+        rows.append((chain[0], chain[1], seq, UUID(event_id), event_type, subject, text, now, prev, digest))
+        heads[chain] = (seq, digest)
+    await sql.insert_journal(conn, rows)
+    await sql.move_journal_heads(conn, heads)
+
+
+# --- onboarding events -----------------------------------------------------------------------
+
+
+def chain_of(prefix: str, row: Mapping[str, Any]) -> Chain:
+    """The chain an entity's events belong to: its organization's, its own ledger's, or its ledger's."""
+    if prefix == "organization":
+        return organization_chain(row["id"])
+    if prefix == "ledger":
+        return (row["organization_id"], row["id"])
+    return (row["organization_id"], row["ledger_id"])
+
+
+def created(prefix: str, row: Mapping[str, Any]) -> Event:
+    return event(chain_of(prefix, row), f"{prefix}.created", str(row["id"]), catalog.created(prefix, row))
+
+
+def updated(prefix: str, row: Mapping[str, Any]) -> Event:
+    return event(chain_of(prefix, row), f"{prefix}.updated", str(row["id"]), catalog.updated(prefix, row))
+
+
+def deleted(prefix: str, row: Mapping[str, Any], deleted_at: datetime) -> Event:
+    """``<prefix>.deleted`` for ``row`` (as it was read before the delete, or as retired)."""
+    chain = chain_of(prefix, row)
+    ledger_id = None if prefix == "organization" else chain[1]
+    payload = catalog.deleted(row["id"], chain[0], ledger_id, deleted_at)
+    return event(chain, f"{prefix}.deleted", str(row["id"]), payload)
+
+
+async def record(conn: Connection, events: Sequence[Event]) -> None:
+    """Append an onboarding change's events: call it last in the unit of work (the heads lock last)."""
+    await append(conn, events, datetime.now(UTC))
