@@ -39,8 +39,19 @@ def event(chain: Chain, event_type: str, subject: str, payload: dict[str, Any]) 
 
 async def append(conn: Connection, events: Sequence[Event], now: datetime) -> None:
     """Number and chain ``events`` per chain, in order; one lock of the heads, taken last."""
+    rows, heads = await prepare(conn, events, now)
+    if rows:
+        await sql.insert_journal(conn, rows)
+        await sql.move_journal_heads(conn, heads)
+
+
+async def prepare(
+    conn: Connection, events: Sequence[Event], now: datetime
+) -> tuple[list[tuple[Any, ...]], dict[Chain, tuple[int, bytes]]]:
+    """Lock the chains' heads and number and hash ``events``: the journal rows to write and the
+    heads to move, for a caller that writes them together with everything else (the funnel)."""
     if not events:
-        return
+        return [], {}
     invariant(all(catalog.is_known(e[1]) for e in events), "every journal event type is in the catalog")
     heads = await sql.lock_journal_heads(conn, [chain for chain, *_ in events])
     created = rep.iso(now) or ""
@@ -52,8 +63,7 @@ async def append(conn: Connection, events: Sequence[Event], now: datetime) -> No
         digest = link(prev, seq, event_id, event_type, subject, created, text)
         rows.append((chain[0], chain[1], seq, UUID(event_id), event_type, subject, text, now, prev, digest))
         heads[chain] = (seq, digest)
-    await sql.insert_journal(conn, rows)
-    await sql.move_journal_heads(conn, heads)
+    return rows, heads
 
 
 # --- onboarding events -----------------------------------------------------------------------

@@ -644,17 +644,18 @@ def _answer(command: Command, transaction_id: UUID, body: dict[str, Any], writes
 
 
 async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
+    """Lock the journal heads last, then write everything in one statement (one round trip)."""
+    journal_rows, heads = await journal.prepare(conn, writes.events, now)
     await sql.write_batch(
         conn,
         transactions=writes.transactions,
         operations=writes.operations,
         idempotency=writes.idempotency,
-        journal=[],
+        journal=journal_rows,
         balances=[
             (org, ledger, UUID(s.id), s.available, s.on_hold, s.overdraft_used, s.version, now)
             for (org, ledger, _), s in writes.touched.items()
         ],
         statuses=writes.statuses,
-        heads={},
+        heads=heads,
     )
-    await journal.append(conn, writes.events, now)
