@@ -60,6 +60,8 @@ PARAMETER_KINDS = {
     "alias": "alias",
     "code": "code",
     "webhook_id": "webhook",
+    "asset_code": "code",
+    "external_id": "asset_rate",
 }
 
 
@@ -133,6 +135,9 @@ def seed(settings: Settings) -> Seeded:
         doomed_org = _post(client, "/v1/organizations", {"legalName": "Doomed Org", "legalDocument": "456"})["id"]
         doomed_ledger = _post(client, f"/v1/organizations/{org}/ledgers", {"name": "Doomed Ledger"})["id"]
         doomed = {"organization": doomed_org, "ledger": doomed_ledger, **_entities(client, base, "doomed", "USD")}
+        rate = client.put(f"{base}/asset-rates", json={"from": "BRL", "to": "USD", "rate": 2, "scale": 1})
+        assert rate.status_code == 201, rate.text
+        live["asset_rate"] = doomed["asset_rate"] = rate.json()["externalId"]
     return Seeded(live=live, doomed=doomed)
 
 

@@ -12,6 +12,9 @@ import typer
 from kontor import __version__, bootstrap
 from kontor.config import load
 
+# How long a stopping server waits for open requests (event streams) before closing them.
+SHUTDOWN_GRACE_S = 3
+
 app = typer.Typer(
     help="kontor: a double-entry core-banking ledger with a Midaz-compatible API.",
     no_args_is_help=True,
@@ -51,6 +54,8 @@ def serve() -> None:
             access_log=False,
             loop="uvloop",
             http="httptools",
+            # Event streams (SSE) never end on their own: on shutdown they are cut after this.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
     finally:
         database.stop()

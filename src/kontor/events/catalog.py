@@ -182,6 +182,7 @@ class TransactionRoute(_Payload):
     ledger_id: UUID
     title: str
     description: str | None
+    operation_routes: list[OperationRoute]  # the linked routes, in link order
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
@@ -355,6 +356,8 @@ def unknown_types(types: list[str]) -> list[str]:
 def _field_value(row: Mapping[str, Any], name: str) -> Any:
     if name == "status":
         return Status(row["status_code"], row["status_description"])
+    if name == "operation_routes":
+        return [_struct(OperationRoute, route) for route in row[name]]
     value = row[name]
     if isinstance(value, Decimal):
         return format_amount(value)
@@ -363,10 +366,12 @@ def _field_value(row: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+def _struct(kind: type[msgspec.Struct], row: Mapping[str, Any]) -> msgspec.Struct:
+    return kind(**{name: _field_value(row, name) for name in kind.__struct_fields__})
+
+
 def _build(kind: type[msgspec.Struct], row: Mapping[str, Any]) -> dict[str, Any]:
-    names = kind.__struct_fields__
-    struct = kind(**{name: _field_value(row, name) for name in names})
-    payload: dict[str, Any] = msgspec.to_builtins(struct)
+    payload: dict[str, Any] = msgspec.to_builtins(_struct(kind, row))
     return payload
 
 

@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from kontor.errors import Code, FieldError, FieldErrors, KontorError, codes
+from kontor.errors import Code, FieldError, FieldErrors, InvariantViolation, KontorError, codes
+from kontor.service import journal
 from kontor.service.context import Context
 from kontor.service.scope import require_ledger
 from kontor.service.scoped import LedgerScoped, ledger_scope
@@ -46,7 +47,8 @@ Rubric = dict[str, str]
 Entry = dict[str, Rubric | None]  # {"debit": rubric or None, "credit": rubric or None}
 Entries = dict[str, Entry]  # action -> entry, in ACTIONS order
 
-RESOURCE = LedgerScoped(store.TABLE, ENTITY, codes.OPERATION_ROUTE_NOT_FOUND)
+PREFIX = "operation-route"  # of its event types
+RESOURCE = LedgerScoped(store.TABLE, ENTITY, codes.OPERATION_ROUTE_NOT_FOUND, event_prefix=PREFIX)
 
 get = RESOURCE.get
 list_ = RESOURCE.list_cursor
@@ -220,6 +222,7 @@ async def update(
         row = await crud.update(conn, store.TABLE, scope, id_, changes)
         if row is None:
             raise KontorError(codes.OPERATION_ROUTE_NOT_FOUND, entity_type=ENTITY)
+        await journal.record(conn, [journal.updated(PREFIX, row)])
         return row
 
 
@@ -229,10 +232,13 @@ async def delete(ctx: Context, organization_id: UUID, ledger_id: UUID, id_: UUID
         await require_ledger(conn, organization_id, ledger_id)
         # The row lock waits for any transaction route being created with this route (it holds
         # FOR SHARE), so the link check below sees that link once it is committed.
-        await _require_locked(conn, organization_id, ledger_id, id_)
+        route = await _require_locked(conn, organization_id, ledger_id, id_)
         if await store.is_linked(conn, organization_id, ledger_id, id_):
             raise KontorError(codes.OPERATION_ROUTE_LINKED, entity_type=ENTITY)
-        await crud.soft_delete(conn, store.TABLE, ledger_scope(organization_id, ledger_id), id_)
+        deleted_at = await crud.soft_delete(conn, store.TABLE, ledger_scope(organization_id, ledger_id), id_)
+        if deleted_at is None:
+            raise InvariantViolation("an operation route locked FOR UPDATE vanished before its delete")
+        await journal.record(conn, [journal.deleted(PREFIX, route, deleted_at)])
 
 
 async def _require_locked(conn: Connection, organization_id: UUID, ledger_id: UUID, id_: UUID) -> Record:

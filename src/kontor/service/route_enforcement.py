@@ -96,20 +96,23 @@ def enabled(settings: dict[str, Any]) -> bool:
 async def check_create(
     ctx: Context, organization_id: UUID, ledger_id: UUID, resolved: ResolvedTransaction, action: Action
 ) -> None:
-    """Judge a new transaction (json, inflow, outflow, annotation, block, unblock, pending)."""
+    """Judge a new transaction (json, inflow, outflow, annotation, block, unblock, pending).
+
+    The caller has seen the ledger's settings ask for it (``enabled``).
+    """
     async with ctx.db.connection() as conn:
-        if await _validates_routes(conn, organization_id, ledger_id):
-            await _enforce(conn, organization_id, ledger_id, posting_of(resolved, action), {})
+        await _enforce(conn, organization_id, ledger_id, posting_of(resolved, action), {})
 
 
 async def check_batch(
     ctx: Context, organization_id: UUID, ledger_id: UUID, plans: Sequence[tuple[ResolvedTransaction, Action] | None]
 ) -> list[KontorError | None]:
-    """Judge each planned transaction of a batch (None: nothing to judge); one refusal or None each."""
+    """Judge each planned transaction of a batch (None: nothing to judge); one refusal or None each.
+
+    The caller has seen the ledger's settings ask for it (``enabled``).
+    """
     refusals: list[KontorError | None] = [None] * len(plans)
     async with ctx.db.connection() as conn:
-        if not await _validates_routes(conn, organization_id, ledger_id):
-            return refusals
         cache: dict[UUID, routes_service.TransactionRoute | None] = {}
         for index, plan in enumerate(plans):
             if plan is None:
@@ -124,8 +127,10 @@ async def check_batch(
 async def check_settle(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, kind: Kind) -> None:
     """Judge a commit, cancel or revert of a stored transaction.
 
-    A transaction the funnel will refuse anyway (missing, wrong status, already reverted) is left
-    to the funnel, so that its codes keep their precedence over the route codes.
+    The caller asks for a commit or cancel only when the ledger's settings say so (``enabled``),
+    and for every revert, whose 0150 rule holds whatever the setting. A transaction the funnel
+    will refuse anyway (missing, wrong status, already reverted) is left to the funnel, so that
+    its codes keep their precedence over the route codes.
     """
     async with ctx.db.connection() as conn:
         row = await transaction_store.get(conn, organization_id, ledger_id, transaction_id)
@@ -134,7 +139,7 @@ async def check_settle(ctx: Context, organization_id: UUID, ledger_id: UUID, tra
         if kind is Kind.REVERT:
             await _check_revert(conn, organization_id, ledger_id, row)
             return
-        if row["status"] != "PENDING" or not await _validates_routes(conn, organization_id, ledger_id):
+        if row["status"] != "PENDING":
             return
         legs = tuple(_stored_leg(leg) for leg in row["legs"])
         action = "commit" if kind is Kind.COMMIT else "cancel"

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from kontor.errors import InvariantViolation, KontorError, codes
+from kontor.service import journal
 from kontor.service.context import Context
 from kontor.service.ids import new_id
 from kontor.service.scope import require_ledger
@@ -30,6 +31,7 @@ from kontor.store.db import Connection, Record
 from kontor.store.query import CursorPage, ListQuery
 
 ENTITY = "TransactionRoute"
+PREFIX = "transaction-route"  # of its event types
 # Midaz bounds the operation routes of one transaction route at 100 (0158).
 OPERATION_ROUTES_MAX = 100
 
@@ -92,6 +94,7 @@ async def create(
             conn, store.TABLE, {"organization_id": organization_id, "ledger_id": ledger_id, "id": new_id(), **values}
         )
         await _link(conn, organization_id, ledger_id, row["id"], routes)
+        await journal.record(conn, [journal.created(PREFIX, {**row, "operation_routes": routes})])
     return TransactionRoute(row, routes)
 
 
@@ -151,13 +154,18 @@ async def update(
         if row is None:
             raise InvariantViolation("a transaction route locked FOR UPDATE vanished before its update")
         linked = await store.operation_routes_of(conn, organization_id, ledger_id, [id_])
-    return TransactionRoute(row, linked.get(id_, []))
+        routes = linked.get(id_, [])
+        await journal.record(conn, [journal.updated(PREFIX, {**row, "operation_routes": routes})])
+    return TransactionRoute(row, routes)
 
 
 async def delete(ctx: Context, organization_id: UUID, ledger_id: UUID, id_: UUID) -> None:
     """Soft delete; its links go with it, so its operation routes may be deleted afterwards."""
     async with ctx.db.transaction() as conn:
         await require_ledger(conn, organization_id, ledger_id)
-        if not await crud.soft_delete(conn, store.TABLE, ledger_scope(organization_id, ledger_id), id_):
+        deleted_at = await crud.soft_delete(conn, store.TABLE, ledger_scope(organization_id, ledger_id), id_)
+        if deleted_at is None:
             raise KontorError(codes.TRANSACTION_ROUTE_NOT_FOUND, entity_type=ENTITY)
         await store.unlink_all(conn, organization_id, ledger_id, id_)
+        ids = {"organization_id": organization_id, "ledger_id": ledger_id, "id": id_}
+        await journal.record(conn, [journal.deleted(PREFIX, ids, deleted_at)])

@@ -103,7 +103,7 @@ def test_the_envelope_is_cloudevents_with_the_payload_verbatim():
 
 def test_organization_events_have_their_own_chain_and_source():
     assert catalog.source_of(ORG, catalog.ORGANIZATION_CHAIN) == f"/v1/organizations/{ORG}"
-    assert catalog.ORGANIZATION_CHAIN == uuid.UUID(int=0)
+    assert uuid.UUID(int=0) == catalog.ORGANIZATION_CHAIN
 
 
 def test_every_catalog_type_has_a_closed_schema():
