@@ -20,18 +20,37 @@ async def _exchange_ledger(client):
     await create(client, f"{base}/assets", {"name": "Dollar", "type": "currency", "code": "USD"})
     for alias in ("@bob-usd", "@fx-income"):
         await create(client, f"{base}/accounts", {"assetCode": "USD", "type": "deposit", "alias": alias})
-    response = await client.post(f"{base}/transactions/inflow", json={"send": {"asset": "BRL", "value": "500",
-                                 "distribute": {"to": [{"accountAlias": "@alice",
-                                                        "amount": {"asset": "BRL", "value": "500"}}]}}})
+    response = await client.post(
+        f"{base}/transactions/inflow",
+        json={
+            "send": {
+                "asset": "BRL",
+                "value": "500",
+                "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "500"}}]},
+            }
+        },
+    )
     assert response.status_code == 201
     return base
 
 
 def _pay(value: str, destination: str = "@bob-usd", to: str = "USD") -> dict:
-    return {"send": {"asset": "BRL", "value": value,
-                     "source": {"from": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": value}}]},
-                     "distribute": {"to": [{"accountAlias": destination, "amount": {"asset": "BRL", "value": value},
-                                            "rate": {"from": "BRL", "to": to}}]}}}
+    return {
+        "send": {
+            "asset": "BRL",
+            "value": value,
+            "source": {"from": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": value}}]},
+            "distribute": {
+                "to": [
+                    {
+                        "accountAlias": destination,
+                        "amount": {"asset": "BRL", "value": value},
+                        "rate": {"from": "BRL", "to": to},
+                    }
+                ]
+            },
+        }
+    }
 
 
 async def _available(client, base, alias):
@@ -42,9 +61,19 @@ async def _available(client, base, alias):
 async def test_brl_to_usd_with_spread_and_rounding(own_client, own_database_url):
     client = own_client
     base = await _exchange_ledger(client)
-    rate = await client.put(f"{base}/asset-rates", json={
-        "from": "BRL", "to": "USD", "rate": 18347, "scale": 5, "source": "test desk", "ttl": 3600,
-        "spreadPercent": "1.5", "spreadAccount": "@fx-income"})
+    rate = await client.put(
+        f"{base}/asset-rates",
+        json={
+            "from": "BRL",
+            "to": "USD",
+            "rate": 18347,
+            "scale": 5,
+            "source": "test desk",
+            "ttl": 3600,
+            "spreadPercent": "1.5",
+            "spreadAccount": "@fx-income",
+        },
+    )
     assert rate.status_code == 201, rate.text
     assert (rate.json()["rate"], rate.json()["scale"]) == (18347, 5)
     fetched = await client.get(f"{base}/asset-rates/{rate.json()['externalId']}")
@@ -79,8 +108,10 @@ async def test_leg_rate_missing_and_expired(own_client, own_database_url):
     assert rate.status_code == 201
     conn = await asyncpg.connect(own_database_url)
     try:
-        await conn.execute("UPDATE asset_rates SET updated_at = now() - interval '2 minutes' WHERE external_id = $1",
-                           uuid.UUID(rate.json()["externalId"]))
+        await conn.execute(
+            "UPDATE asset_rates SET updated_at = now() - interval '2 minutes' WHERE external_id = $1",
+            uuid.UUID(rate.json()["externalId"]),
+        )
     finally:
         await conn.close()
     assert_problem(await client.post(f"{base}/transactions/json", json=_pay("10")), 422, "KTR-0011")

@@ -88,20 +88,29 @@ def expand(tx: ResolvedTransaction, conversions: dict[int, Conversion]) -> Resol
         sources.append(_leg(leg, Side.SOURCE, exchange_alias(conversion.to), "default", split.gross, conversion.to))
         destinations.append(_leg(leg, Side.DESTINATION, leg.alias, leg.balance_key, split.net, conversion.to))
         if split.spread > ZERO and conversion.spread_alias:
-            destinations.append(_leg(leg, Side.DESTINATION, conversion.spread_alias, "default", split.spread,
-                                     conversion.to))
+            destinations.append(
+                _leg(leg, Side.DESTINATION, conversion.spread_alias, "default", split.spread, conversion.to)
+            )
         if split.residue > ZERO:
-            destinations.append(_leg(leg, Side.DESTINATION, rounding_alias(conversion.to), "default", split.residue,
-                                     conversion.to))
+            destinations.append(
+                _leg(leg, Side.DESTINATION, rounding_alias(conversion.to), "default", split.residue, conversion.to)
+            )
     legs = [replace(leg, index=i) for i, leg in enumerate(sources)]
     legs += [replace(leg, index=i) for i, leg in enumerate(destinations)]
     return ResolvedTransaction(tx.intent, tuple(legs))
 
 
 def _leg(origin: ResolvedLeg, side: Side, alias: str, key: str, amount: Decimal, asset: str | None) -> ResolvedLeg:
-    intent = LegIntent(alias=alias, balance_key=key, amount=amount, description=origin.intent.description,
-                       chart_of_accounts=origin.intent.chart_of_accounts, metadata=origin.intent.metadata,
-                       route=origin.intent.route, route_id=origin.intent.route_id)
+    intent = LegIntent(
+        alias=alias,
+        balance_key=key,
+        amount=amount,
+        description=origin.intent.description,
+        chart_of_accounts=origin.intent.chart_of_accounts,
+        metadata=origin.intent.metadata,
+        route=origin.intent.route,
+        route_id=origin.intent.route_id,
+    )
     return ResolvedLeg(side, 0, alias, key, amount, intent, asset)
 
 

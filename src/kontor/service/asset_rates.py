@@ -17,16 +17,22 @@ from kontor.store.query import CursorPage, ListQuery
 ENTITY = "AssetRate"
 
 
-async def upsert(ctx: Context, organization_id: UUID, ledger_id: UUID, values: dict[str, Any],
-                 external_id: UUID | None) -> Record:
+async def upsert(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, values: dict[str, Any], external_id: UUID | None
+) -> Record:
     """Create or replace the rate of (from, to); both assets must exist in the ledger (404 0034)."""
     async with ctx.db.transaction() as conn:
         await require_ledger(conn, organization_id, ledger_id)
         for code in (values["from_code"], values["to_code"]):
             if await assets.asset_row(conn, organization_id, ledger_id, code) is None:
                 raise KontorError(codes.ASSET_CODE_NOT_FOUND, f"No asset {code} in this ledger.", entity_type=ENTITY)
-        row = {"organization_id": organization_id, "ledger_id": ledger_id, "id": new_id(),
-               "external_id": external_id or new_id(), **values}
+        row = {
+            "organization_id": organization_id,
+            "ledger_id": ledger_id,
+            "id": new_id(),
+            "external_id": external_id or new_id(),
+            **values,
+        }
         return await store.upsert(conn, row, replace_external_id=external_id is not None)
 
 
@@ -39,8 +45,9 @@ async def get(ctx: Context, organization_id: UUID, ledger_id: UUID, external_id:
     return row
 
 
-async def list_from(ctx: Context, organization_id: UUID, ledger_id: UUID, from_code: str, to: list[str] | None,
-                    query: ListQuery) -> CursorPage:
+async def list_from(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, from_code: str, to: list[str] | None, query: ListQuery
+) -> CursorPage:
     async with ctx.db.connection() as conn:
         await require_ledger(conn, organization_id, ledger_id)
         return await store.list_from(conn, organization_id, ledger_id, from_code, to, query)

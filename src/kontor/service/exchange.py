@@ -26,8 +26,9 @@ from kontor.store.db import Connection
 ENTITY = "Transaction"
 
 
-async def apply_conversions(conn: Connection, organization_id: UUID, ledger_id: UUID,
-                            resolved: ResolvedTransaction, now: datetime | None = None) -> ResolvedTransaction:
+async def apply_conversions(
+    conn: Connection, organization_id: UUID, ledger_id: UUID, resolved: ResolvedTransaction, now: datetime | None = None
+) -> ResolvedTransaction:
     """``resolved`` with its converting legs expanded through the exchange accounts (created on first use)."""
     if not any(leg.intent.rate is not None for leg in resolved.legs):
         return resolved
@@ -39,21 +40,26 @@ async def apply_conversions(conn: Connection, organization_id: UUID, ledger_id: 
         if rate is None or rate.to_asset == resolved.asset:
             continue
         if rate.from_asset != resolved.asset:
-            raise KontorError(codes.INVALID_FIELD, f"rate.from must be the transaction's asset {resolved.asset}.",
-                              entity_type=ENTITY)
-        conversions[leg.index] = await _conversion(conn, organization_id, ledger_id, resolved.asset, rate,
-                                                   now or datetime.now(UTC))
+            raise KontorError(
+                codes.INVALID_FIELD, f"rate.from must be the transaction's asset {resolved.asset}.", entity_type=ENTITY
+            )
+        conversions[leg.index] = await _conversion(
+            conn, organization_id, ledger_id, resolved.asset, rate, now or datetime.now(UTC)
+        )
     for asset in {resolved.asset, *(c.to for c in conversions.values())}:
-        await store.ensure_system_account(conn, organization_id, ledger_id, exchange_alias(asset), asset,
-                                          "external", "debit", new_id)
+        await store.ensure_system_account(
+            conn, organization_id, ledger_id, exchange_alias(asset), asset, "external", "debit", new_id
+        )
     for conversion in conversions.values():
-        await store.ensure_system_account(conn, organization_id, ledger_id, rounding_alias(conversion.to),
-                                          conversion.to, "rounding", "credit", new_id)
+        await store.ensure_system_account(
+            conn, organization_id, ledger_id, rounding_alias(conversion.to), conversion.to, "rounding", "credit", new_id
+        )
     return expand(resolved, conversions)
 
 
-async def _conversion(conn: Connection, organization_id: UUID, ledger_id: UUID, asset: str, rate: LegRate,
-                      now: datetime) -> Conversion:
+async def _conversion(
+    conn: Connection, organization_id: UUID, ledger_id: UUID, asset: str, rate: LegRate, now: datetime
+) -> Conversion:
     target = await store.asset_row(conn, organization_id, ledger_id, rate.to_asset)
     if target is None:
         raise KontorError(codes.ASSET_CODE_NOT_FOUND, f"No asset {rate.to_asset} in this ledger.", entity_type=ENTITY)
@@ -66,13 +72,19 @@ async def _conversion(conn: Connection, organization_id: UUID, ledger_id: UUID, 
     if row is None:
         row = await rates_store.by_pair(conn, organization_id, ledger_id, asset, rate.to_asset)
     if row is None or (row["from_code"], row["to_code"]) != (asset, rate.to_asset):
-        raise KontorError(codes.RATE_NOT_FOUND, f"No rate is stored for {asset} to {rate.to_asset}.",
-                          entity_type=ENTITY)
+        raise KontorError(
+            codes.RATE_NOT_FOUND, f"No rate is stored for {asset} to {rate.to_asset}.", entity_type=ENTITY
+        )
     if row["ttl"] and row["updated_at"] + timedelta(seconds=row["ttl"]) < now:
         raise KontorError(codes.RATE_EXPIRED, f"The rate {asset} to {rate.to_asset} expired.", entity_type=ENTITY)
     value = Decimal(row["rate"]).scaleb(-int(row["scale"]))
-    return Conversion(to=rate.to_asset, rate=value, scale=scale, spread_percent=row["spread_percent"],
-                      spread_alias=row["spread_account"])
+    return Conversion(
+        to=rate.to_asset,
+        rate=value,
+        scale=scale,
+        spread_percent=row["spread_percent"],
+        spread_alias=row["spread_account"],
+    )
 
 
 def _scale(asset: object) -> int | None:

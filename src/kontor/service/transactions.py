@@ -117,8 +117,12 @@ async def create_batch(
     if route_enforcement.enabled(await _require_scope(ctx, organization_id, ledger_id)):
         items = await _enforce_routes(ctx, organization_id, ledger_id, items)
     commands = [
-        replace(item.command, organization_id=organization_id, ledger_id=ledger_id,
-                resolved=await _convert(ctx, organization_id, ledger_id, item.command.resolved))
+        replace(
+            item.command,
+            organization_id=organization_id,
+            ledger_id=ledger_id,
+            resolved=await _convert(ctx, organization_id, ledger_id, item.command.resolved),
+        )
         for item in items
         if isinstance(item, Prepared) and item.command.resolved is not None
     ]

@@ -273,7 +273,9 @@ async def update_balances(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]
     )
 
 
-async def lock_journal_heads(conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]) -> dict[LedgerKey, tuple[int, bytes]]:
+async def lock_journal_heads(
+    conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]
+) -> dict[LedgerKey, tuple[int, bytes]]:
     """Each ledger's chain head (last seq and hash), locked in order; created at (0, zero hash) on
     first use. One round trip: an upsert locks the rows it touches and returns them."""
     ordered = sorted(set(ledgers))
@@ -317,8 +319,10 @@ def _cte_insert(name: str, table: str, columns: Sequence[tuple[str, str]], first
         else:
             params.append(f"${i}::{kind}[]")
             selects.append(column)
-    return (f"{name} AS (INSERT INTO {table} ({names}) SELECT {', '.join(selects)} "
-            f"FROM unnest({', '.join(params)}) AS u({names}) {suffix} RETURNING 1)")
+    return (
+        f"{name} AS (INSERT INTO {table} ({names}) SELECT {', '.join(selects)} "
+        f"FROM unnest({', '.join(params)}) AS u({names}) {suffix} RETURNING 1)"
+    )
 
 
 def _write_batch_sql() -> str:
@@ -328,11 +332,17 @@ def _write_batch_sql() -> str:
     n += len(TRANSACTION_COLUMNS)
     parts.append(_cte_insert("o", "operations", OPERATION_COLUMNS, n))
     n += len(OPERATION_COLUMNS)
-    parts.append(_cte_insert(
-        "i", "idempotency_keys", IDEMPOTENCY_COLUMNS, n,
-        "ON CONFLICT (organization_id, ledger_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
-        "transaction_id = EXCLUDED.transaction_id, response = EXCLUDED.response, "
-        "expires_at = EXCLUDED.expires_at, created_at = now()"))
+    parts.append(
+        _cte_insert(
+            "i",
+            "idempotency_keys",
+            IDEMPOTENCY_COLUMNS,
+            n,
+            "ON CONFLICT (organization_id, ledger_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
+            "transaction_id = EXCLUDED.transaction_id, response = EXCLUDED.response, "
+            "expires_at = EXCLUDED.expires_at, created_at = now()",
+        )
+    )
     n += len(IDEMPOTENCY_COLUMNS)
     parts.append(_cte_insert("j", "journal", JOURNAL_COLUMNS, n))
     n += len(JOURNAL_COLUMNS)
@@ -341,18 +351,21 @@ def _write_batch_sql() -> str:
               SET available = u.a, on_hold = u.h, overdraft_used = u.od, version = u.v, updated_at = u.at
              FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::numeric[], ${n + 4}::numeric[],
                          ${n + 5}::numeric[], ${n + 6}::bigint[], ${n + 7}::timestamptz[]) AS u(o, l, i, a, h, od, v, at)
-            WHERE bl.organization_id = u.o AND bl.ledger_id = u.l AND bl.id = u.i RETURNING 1)""")
+            WHERE bl.organization_id = u.o AND bl.ledger_id = u.l AND bl.id = u.i RETURNING 1)"""
+    )
     n += 8
     parts.append(
         f"""s AS (UPDATE transactions tr SET status = u.s, status_description = u.s, updated_at = u.at
              FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::text[], ${n + 4}::timestamptz[])
                   AS u(o, l, i, s, at)
-            WHERE tr.organization_id = u.o AND tr.ledger_id = u.l AND tr.id = u.i RETURNING 1)""")
+            WHERE tr.organization_id = u.o AND tr.ledger_id = u.l AND tr.id = u.i RETURNING 1)"""
+    )
     n += 5
     parts.append(
         f"""h AS (UPDATE journal_heads jh SET seq = u.s, hash = u.h
              FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::bigint[], ${n + 3}::bytea[]) AS u(o, l, s, h)
-            WHERE jh.organization_id = u.o AND jh.ledger_id = u.l RETURNING 1)""")
+            WHERE jh.organization_id = u.o AND jh.ledger_id = u.l RETURNING 1)"""
+    )
     counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in "toijbsh")
     return "WITH " + ",\n".join(parts) + f"\nSELECT {counts}"
 

@@ -17,7 +17,8 @@ D = Decimal
 
 def _tx(value: str, to: list[tuple[str, str]]) -> TransactionIntent:
     return TransactionIntent(
-        asset="BRL", value=D(value),
+        asset="BRL",
+        value=D(value),
         sources=(LegIntent("@alice", amount=D(value)),),
         destinations=tuple(LegIntent(alias, amount=D(amount)) for alias, amount in to),
     )

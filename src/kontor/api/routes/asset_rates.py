@@ -62,10 +62,19 @@ class AssetRateOut(msgspec.Struct, rename="camel", omit_defaults=True):
 
 def present(row: Record) -> AssetRateOut:
     return AssetRateOut(
-        id=row["id"], organization_id=row["organization_id"], ledger_id=row["ledger_id"],
-        external_id=row["external_id"], from_=row["from_code"], to=row["to_code"], rate=int(row["rate"]),
-        scale=row["scale"], source=row["source"], ttl=row["ttl"], created_at=row["created_at"],
-        updated_at=row["updated_at"], metadata=row["metadata"],
+        id=row["id"],
+        organization_id=row["organization_id"],
+        ledger_id=row["ledger_id"],
+        external_id=row["external_id"],
+        from_=row["from_code"],
+        to=row["to_code"],
+        rate=int(row["rate"]),
+        scale=row["scale"],
+        source=row["source"],
+        ttl=row["ttl"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        metadata=row["metadata"],
         spread_percent=format_amount(row["spread_percent"]) if row["spread_percent"] else None,
         spread_account=row["spread_account"],
     )
@@ -75,8 +84,11 @@ def _code(value: str, field: str) -> str:
     if not value:
         raise FieldErrors(codes.MISSING_FIELD, f"{field} is a required field.", errors=[FieldError(field, "required")])
     if not _LETTERS.fullmatch(value):
-        raise FieldErrors(codes.CODE_NOT_UPPERCASE if value.isalpha() else codes.CODE_NOT_LETTERS,
-                          f"{field} must be uppercase letters.", errors=[FieldError(field, "uppercase letters")])
+        raise FieldErrors(
+            codes.CODE_NOT_UPPERCASE if value.isalpha() else codes.CODE_NOT_LETTERS,
+            f"{field} must be uppercase letters.",
+            errors=[FieldError(field, "uppercase letters")],
+        )
     return value
 
 
@@ -88,12 +100,21 @@ async def put_asset_rate(ctx: Context, organization_id: UUID, ledger_id: UUID, d
         raise FieldErrors(codes.MISSING_FIELD, "rate is a required field.", errors=[FieldError("rate", "required")])
     spread = parse_amount(data.spread_percent, "spreadPercent") if data.spread_percent is not None else Decimal(0)
     if not Decimal(0) <= spread < Decimal(100):
-        raise FieldErrors(codes.INVALID_FIELD, "spreadPercent must be at least 0 and below 100.",
-                          errors=[FieldError("spreadPercent", "out of range")])
+        raise FieldErrors(
+            codes.INVALID_FIELD,
+            "spreadPercent must be at least 0 and below 100.",
+            errors=[FieldError("spreadPercent", "out of range")],
+        )
     values = {
-        "from_code": _code(data.from_, "from"), "to_code": _code(data.to, "to"), "rate": Decimal(data.rate),
-        "scale": data.scale, "source": data.source, "ttl": data.ttl, "spread_percent": spread,
-        "spread_account": data.spread_account, "metadata": common.check_metadata(data.metadata),
+        "from_code": _code(data.from_, "from"),
+        "to_code": _code(data.to, "to"),
+        "rate": Decimal(data.rate),
+        "scale": data.scale,
+        "source": data.source,
+        "ttl": data.ttl,
+        "spread_percent": spread,
+        "spread_account": data.spread_account,
+        "metadata": common.check_metadata(data.metadata),
     }
     return present(await service.upsert(ctx, organization_id, ledger_id, values, data.external_id))
 
@@ -104,12 +125,17 @@ async def get_asset_rate(ctx: Context, organization_id: UUID, ledger_id: UUID, e
 
 
 @get("/from/{asset_code:str}", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
-async def list_asset_rates(ctx: Context, organization_id: UUID, ledger_id: UUID, asset_code: str,
-                           listing: ListQuery, to: str | None = None) -> common.CursorPageOut[AssetRateOut]:
+async def list_asset_rates(
+    ctx: Context, organization_id: UUID, ledger_id: UUID, asset_code: str, listing: ListQuery, to: str | None = None
+) -> common.CursorPageOut[AssetRateOut]:
     targets = [code.strip() for code in to.split(",") if code.strip()] if to else None
     page = await service.list_from(ctx, organization_id, ledger_id, asset_code, targets, listing)
-    return common.CursorPageOut([present(r) for r in page.rows], listing.limit,  # type: ignore[arg-type]
-                                page.next_cursor, page.prev_cursor)
+    return common.CursorPageOut(
+        [present(r) for r in page.rows],
+        listing.limit,  # type: ignore[arg-type]
+        page.next_cursor,
+        page.prev_cursor,
+    )
 
 
 router = Router(
