@@ -339,3 +339,19 @@ async def test_routes_are_ignored_unless_the_ledger_validates_them(client, datab
     loose = send("10", [leg("@alice", "10", str(uuid.uuid4()))], [leg("@bob", "10")])
     original = await book.accepted("json", loose)
     await book.accepted(f"{original['id']}/revert")
+
+
+async def test_an_overdraft_needs_an_overdraft_entry_on_the_route(client, database_url):
+    book = await routed_ledger(client, database_url)
+    items = (await client.get(f"{book.base}/accounts/alias/@alice/balances")).json()["items"]
+    alice = next(b for b in items if b["key"] == "default")
+    patched = await client.patch(f"{book.base}/balances/{alice['id']}", json={"settings": {"allowOverdraft": True}})
+    assert patched.status_code == 200, patched.text
+    # @alice holds 1000: 1100 draws an overdraft of 100 through "src", which has no overdraft entry.
+    await book.refused("json", main_transfer(book, "1100"), 422, "0492")
+    await book.accepted("json", main_transfer(book, "10"))  # within the funds: no overdraft, no entry needed
+    await book.patch_route("src", {"accountingEntries": {"overdraft": entry()}})
+    await book.accepted("json", main_transfer(book, "1090"))
+    items = (await client.get(f"{book.base}/accounts/alias/@alice/balances")).json()["items"]
+    alice = next(b for b in items if b["key"] == "default")
+    assert (alice["available"], alice["overdraftUsed"]) == ("0", "100")

@@ -27,7 +27,7 @@ A debit-direction balance inverts every change to ``available``; ``on_hold`` mov
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
@@ -136,7 +136,10 @@ _PERMISSION_CHECKED = frozenset({Action.CREATE, Action.PENDING, Action.ANNOTATE,
 
 
 def apply(
-    tx: ResolvedTransaction, action: Action, balances: MutableMapping[BalanceRef, BalanceState]
+    tx: ResolvedTransaction,
+    action: Action,
+    balances: MutableMapping[BalanceRef, BalanceState],
+    veto: Callable[[list[OperationDraft]], None] | None = None,
 ) -> list[OperationDraft]:
     """Apply ``tx`` to ``balances`` (keyed by ``(alias, balance_key)``) and return its operations.
 
@@ -156,6 +159,8 @@ def apply(
         movement = _MOVEMENTS.get((action, leg.side))
         if leg.amount > ZERO and movement is not None:
             operations.extend(_post(leg, working, movement))
+    if veto is not None:
+        veto(operations)  # a rule only the operations show (e.g. an overdraft drawn); raises to refuse
     _write_back(working, balances)
     return operations
 

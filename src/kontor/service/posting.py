@@ -10,7 +10,7 @@ table, and answers each command.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -69,6 +69,8 @@ class Command:
     target_id: UUID | None = None
     idempotency: Idempotency | None = None
     transaction_date: datetime | None = None
+    # Route ids whose legs may not draw an overdraft (the route has no overdraft entry): 0492.
+    routes_without_overdraft: frozenset[str] = frozenset()
 
     @property
     def ledger(self) -> LedgerKey:
@@ -407,7 +409,7 @@ def _create(
     parent_id: UUID | None = None,
 ) -> Outcome:
     balances = states.setdefault(command.ledger, {})
-    drafts = apply(plan, action, balances)
+    drafts = apply(plan, action, balances, _overdraft_veto(command.routes_without_overdraft))
     transaction_id = new_id()
     created_at = command.transaction_date or now
     stored_status = {Action.PENDING: "PENDING", Action.ANNOTATE: "NOTED"}.get(action, "APPROVED")
@@ -442,6 +444,19 @@ def _create(
         event = "transaction.reverted" if parent_id else "transaction.posted"
         writes.events.append((command.ledger, event, str(transaction_id), outcome.body))
     return outcome
+
+
+def _overdraft_veto(routes: frozenset[str]) -> Callable[[list[OperationDraft]], None] | None:
+    """Refuse (0492) a posting that draws an overdraft through a route with no overdraft entry."""
+    if not routes:
+        return None
+
+    def veto(drafts: list[OperationDraft]) -> None:
+        for draft in drafts:
+            if draft.type == "OVERDRAFT" and draft.direction == "debit" and draft.leg.intent.route_id in routes:
+                raise KontorError(codes.OVERDRAFT_ROUTE_ENTRY_MISSING, entity_type="Transaction")
+
+    return veto
 
 
 def _settle(

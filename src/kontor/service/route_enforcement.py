@@ -95,33 +95,36 @@ def enabled(settings: dict[str, Any]) -> bool:
 
 async def check_create(
     ctx: Context, organization_id: UUID, ledger_id: UUID, resolved: ResolvedTransaction, action: Action
-) -> None:
+) -> frozenset[str]:
     """Judge a new transaction (json, inflow, outflow, annotation, block, unblock, pending).
 
-    The caller has seen the ledger's settings ask for it (``enabled``).
+    The caller has seen the ledger's settings ask for it (``enabled``). Returns the ids of the
+    routes it uses that have no ``overdraft`` entry: a leg on one of them may not draw an overdraft
+    (422 ``0492``), which only the posting itself can tell.
     """
     async with ctx.db.connection() as conn:
-        await _enforce(conn, organization_id, ledger_id, posting_of(resolved, action), {})
+        return await _enforce(conn, organization_id, ledger_id, posting_of(resolved, action), {})
 
 
 async def check_batch(
     ctx: Context, organization_id: UUID, ledger_id: UUID, plans: Sequence[tuple[ResolvedTransaction, Action] | None]
-) -> list[KontorError | None]:
-    """Judge each planned transaction of a batch (None: nothing to judge); one refusal or None each.
+) -> list[KontorError | frozenset[str] | None]:
+    """Judge each planned transaction of a batch (None: nothing to judge): its refusal, or (as for
+    ``check_create``) the ids of its routes without an overdraft entry.
 
     The caller has seen the ledger's settings ask for it (``enabled``).
     """
-    refusals: list[KontorError | None] = [None] * len(plans)
+    judged: list[KontorError | frozenset[str] | None] = [None] * len(plans)
     async with ctx.db.connection() as conn:
         cache: dict[UUID, routes_service.TransactionRoute | None] = {}
         for index, plan in enumerate(plans):
             if plan is None:
                 continue
             try:
-                await _enforce(conn, organization_id, ledger_id, posting_of(*plan), cache)
+                judged[index] = await _enforce(conn, organization_id, ledger_id, posting_of(*plan), cache)
             except KontorError as refusal:
-                refusals[index] = refusal
-    return refusals
+                judged[index] = refusal
+    return judged
 
 
 async def check_settle(ctx: Context, organization_id: UUID, ledger_id: UUID, transaction_id: UUID, kind: Kind) -> None:
@@ -185,8 +188,10 @@ async def _enforce(
     ledger_id: UUID,
     posting: Posting,
     cache: dict[UUID, routes_service.TransactionRoute | None],
-) -> None:
-    """Rules 1 to 7: read the transaction route (once per batch) and the balances' account types."""
+) -> frozenset[str]:
+    """Rules 1 to 7: read the transaction route (once per batch) and the balances' account types.
+
+    Returns the ids of the transaction route's operation routes that have no ``overdraft`` entry."""
     route_id = transaction_route_id(posting.route_id, posting.route)
     if route_id not in cache:
         cache[route_id] = await routes_service.load(conn, organization_id, ledger_id, route_id)
@@ -201,6 +206,11 @@ async def _enforce(
     )
     types = await store.account_types(conn, organization_id, ledger_id, refs) if refs else {}
     check_account_rules(legs, routes, types)
+    return frozenset(
+        str(route["id"])
+        for route in transaction_route.operation_routes
+        if "overdraft" not in (route["accounting_entries"] or {})
+    )
 
 
 # --- the rules (pure) --------------------------------------------------------------------------

@@ -72,8 +72,9 @@ async def create(
 ) -> Outcome:
     resolved = resolve(intent)
     settings = await _require_scope(ctx, organization_id, ledger_id)
+    no_overdraft: frozenset[str] = frozenset()
     if route_enforcement.enabled(settings):
-        await route_enforcement.check_create(ctx, organization_id, ledger_id, resolved, action)
+        no_overdraft = await route_enforcement.check_create(ctx, organization_id, ledger_id, resolved, action)
     resolved = await _convert(ctx, organization_id, ledger_id, resolved)
     command = Command(
         Kind.CREATE,
@@ -83,6 +84,7 @@ async def create(
         action=action,
         idempotency=key,
         transaction_date=date,
+        routes_without_overdraft=no_overdraft,
     )
     return await ctx.funnel.submit(command)
 
@@ -156,8 +158,16 @@ async def _enforce_routes(
         else None
         for item in items
     ]
-    refusals = await route_enforcement.check_batch(ctx, organization_id, ledger_id, plans)
-    return [refusal or item for item, refusal in zip(items, refusals, strict=True)]
+    judged = await route_enforcement.check_batch(ctx, organization_id, ledger_id, plans)
+    out: list[Prepared | KontorError] = []
+    for item, verdict in zip(items, judged, strict=True):
+        if isinstance(verdict, KontorError):
+            out.append(verdict)
+        elif isinstance(item, Prepared) and verdict:
+            out.append(Prepared(replace(item.command, routes_without_overdraft=verdict)))
+        else:
+            out.append(item)
+    return out
 
 
 async def _convert(
