@@ -36,3 +36,15 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"] and body["detail"]
     return body
+
+
+async def inflow(client: AsyncTestClient, base: str, alias: str, value: str, asset: str = "BRL") -> dict[str, Any]:
+    """Fund ``alias`` from ``@external/<asset>``; asserts 201 and returns the transaction."""
+    body = {
+        "send": {
+            "asset": asset,
+            "value": value,
+            "distribute": {"to": [{"accountAlias": alias, "amount": {"asset": asset, "value": value}}]},
+        }
+    }
+    return await create(client, f"{base}/transactions/inflow", body)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from tests.helpers import assert_problem, create, ledger, organization, unique
+from tests.helpers import assert_problem, create, inflow, ledger, organization, unique
 
 
 async def setup_ledger(client, aliases=("@alice", "@bob", "@fees")):
@@ -97,16 +97,7 @@ async def test_insufficient_funds_changes_nothing(client, database_url):
 
 async def test_pending_commit_cancel_revert(client, database_url):
     base = await setup_ledger(client)
-    await client.post(
-        f"{base}/transactions/inflow",
-        json={
-            "send": {
-                "asset": "BRL",
-                "value": "50",
-                "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "50"}}]},
-            }
-        },
-    )
+    await inflow(client, base, "@alice", "50")
     pending = await client.post(
         f"{base}/transactions/json",
         json=send(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kontor.service.verify import verify
 from tests.e2e.test_transactions_basic import send, setup_ledger
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, inflow
 
 
 def move(value, source, destination, source_key="default", destination_key="default"):
@@ -16,21 +16,6 @@ def move(value, source, destination, source_key="default", destination_key="defa
     )
 
 
-async def inflow(client, base, alias, value):
-    response = await client.post(
-        f"{base}/transactions/inflow",
-        json={
-            "send": {
-                "asset": "BRL",
-                "value": str(value),
-                "distribute": {"to": [{"accountAlias": alias, "amount": {"asset": "BRL", "value": str(value)}}]},
-            }
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def balance_of(client, base, alias, key="default"):
     items = (await client.get(f"{base}/accounts/alias/{alias}/balances")).json()["items"]
     return next(b for b in items if b["key"] == key)
@@ -39,7 +24,7 @@ async def balance_of(client, base, alias, key="default"):
 async def test_overdraft_draw_limit_and_repayment(own_client, own_database_url):
     client = own_client
     base = await setup_ledger(client)
-    await inflow(client, base, "@alice", 50)
+    await inflow(client, base, "@alice", "50")
     alice = await balance_of(client, base, "@alice")
     patched = await client.patch(
         f"{base}/balances/{alice['id']}",
@@ -66,7 +51,7 @@ async def test_overdraft_draw_limit_and_repayment(own_client, own_database_url):
     assert_problem(over, 422, "0167")
     assert (await balance_of(client, base, "@alice"))["overdraftUsed"] == "70"
 
-    repaid = await inflow(client, base, "@alice", 100)
+    repaid = await inflow(client, base, "@alice", "100")
     assert [
         (o["balanceKey"], o["type"], o["direction"], o["amount"]["value"])
         for o in repaid["operations"]
@@ -85,7 +70,7 @@ async def test_overdraft_draw_limit_and_repayment(own_client, own_database_url):
 async def test_block_and_unblock_between_keys(own_client, own_database_url):
     client = own_client
     base = await setup_ledger(client)
-    await inflow(client, base, "@alice", 80)
+    await inflow(client, base, "@alice", "80")
     alice_account = (await balance_of(client, base, "@alice"))["accountId"]
     created = await client.post(f"{base}/accounts/{alice_account}/balances", json={"key": "blocked"})
     assert created.status_code == 201, created.text

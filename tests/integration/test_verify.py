@@ -7,20 +7,12 @@ import pytest
 
 from kontor.service.verify import verify
 from tests.e2e.test_transactions_basic import send, setup_ledger
+from tests.helpers import inflow
 
 
 async def _post_some(client):
     base = await setup_ledger(client)
-    await client.post(
-        f"{base}/transactions/inflow",
-        json={
-            "send": {
-                "asset": "BRL",
-                "value": "90",
-                "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "90"}}]},
-            }
-        },
-    )
+    await inflow(client, base, "@alice", "90")
     r = await client.post(
         f"{base}/transactions/json",
         json=send(
