@@ -21,24 +21,29 @@ LedgerKey = tuple[UUID, UUID]
 async def claim_idempotency_keys(
     conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID, str]], lock_ids: Sequence[int], now: datetime
 ) -> dict[tuple[UUID, UUID, str], asyncpg.Record]:
-    """Lock ``keys`` until this batch commits (advisory locks, in order) and return the live
-    records among them: a request with one of those is a replay. One round trip: the locks are an
-    InitPlan, taken before any record is read."""
+    """Lock ``keys`` until this batch commits (advisory locks, in order), then return the live
+    records among them: a request with one of those is a replay.
+
+    Two statements on purpose: under READ COMMITTED a statement's snapshot is taken before it waits
+    on a lock, so a read in the locking statement would miss the answer that the process holding
+    the lock just committed, and the same request would be posted twice.
+    """
     if not keys:
         return {}
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY 1) s",
+        list(lock_ids),
+    )
     rows = await conn.fetch(
         """SELECT i.organization_id, i.ledger_id, i.key, i.request_hash, i.response
              FROM idempotency_keys i
              JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(o, l, k)
                ON i.organization_id = r.o AND i.ledger_id = r.l AND i.key = r.k
-            WHERE i.expires_at > $4
-              AND (SELECT count(pg_advisory_xact_lock(k))
-                     FROM (SELECT DISTINCT unnest($5::bigint[]) AS k ORDER BY 1) s) >= 0""",
+            WHERE i.expires_at > $4""",
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
         now,
-        list(lock_ids),
     )
     return {(r["organization_id"], r["ledger_id"], r["key"]): r for r in rows}
 
