@@ -191,7 +191,7 @@ class Funnel:
     async def _attempt(self, commands: list[Command], *, atomic: bool = False) -> list[Result]:
         for attempt in range(1, BATCH_RETRIES_MAX + 1):
             try:
-                async with self._db.transaction() as conn:
+                async with self._db.write() as conn:
                     results = await run_batch(conn, commands, self._clock())
                     if atomic and any(isinstance(r, KontorError) for r in results):
                         raise _RolledBack(results)

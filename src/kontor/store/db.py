@@ -60,6 +60,16 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, schema="pg_catalog", encoder=_encode_json, decoder=msgspec.json.decode)
 
 
+# kontor's statements look rows up by key through arrays (unnest): a cached generic plan cannot
+# see how few rows that is, and one made while a table was small may scan a whole ledger's rows
+# per lookup once it is large (measured: seconds per batch). Every statement is planned with its
+# arguments instead.
+SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+# The write funnel's own connection, kept for the life of the process: no pool acquire and reset
+# (a round trip) per batch.
+WRITER_SETTINGS = {**SERVER_SETTINGS, "application_name": "kontor-funnel"}
+
+
 class Database:
     """A pool of connections to one PostgreSQL database."""
 
@@ -80,6 +90,8 @@ class Database:
         self._pool: asyncpg.Pool | None = None
         # Serialises lazy opening: concurrent first requests must share one pool, not open one each.
         self._opening = asyncio.Lock()
+        self._writer: asyncpg.Connection | None = None
+        self._writer_lock = asyncio.Lock()
 
     async def open(self) -> None:
         self._pool = await asyncpg.create_pool(
@@ -90,12 +102,11 @@ class Database:
             command_timeout=self._command_timeout_s,
             init=init_connection,
             max_inactive_connection_lifetime=60.0,
-            # kontor's statements look rows up by key through arrays (unnest): a cached generic
-            # plan cannot see how few rows that is and may scan a whole index per lookup.
-            server_settings={"plan_cache_mode": "force_custom_plan"},
+            server_settings=SERVER_SETTINGS,
         )
 
     async def close(self) -> None:
+        await self._drop_writer()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -111,6 +122,36 @@ class Database:
         """A unit of work: commits if the block returns, rolls back if it raises."""
         async with self._translate(), self._acquire() as conn, conn.transaction():
             yield conn
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[asyncpg.Connection]:
+        """A unit of work on the write funnel's own connection, one at a time; a connection that
+        failed is replaced at the next call."""
+        async with self._translate(), self._writer_lock:
+            conn = await self._writer_connection()
+            try:
+                async with conn.transaction():
+                    yield conn
+            except BaseException as exc:
+                if conn.is_closed() or is_unavailable(exc) or isinstance(exc, asyncio.CancelledError):
+                    await self._drop_writer()
+                raise
+
+    async def _writer_connection(self) -> asyncpg.Connection:
+        if self._writer is None or self._writer.is_closed():
+            self._writer = await asyncpg.connect(
+                self.url,
+                timeout=self._connect_timeout_s,
+                command_timeout=self._command_timeout_s,
+                server_settings=WRITER_SETTINGS,
+            )
+            await init_connection(self._writer)
+        return self._writer
+
+    async def _drop_writer(self) -> None:
+        conn, self._writer = self._writer, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
 
     async def ping(self) -> float:
         """Round-trip one query; returns its latency in milliseconds or raises 503."""
