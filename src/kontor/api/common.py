@@ -150,10 +150,10 @@ def check_text(value: str | None, field: str) -> str | None:
 
 def check_texts(struct: msgspec.Struct) -> None:
     """Apply ``check_text`` to every string field of a decoded body, nested structs included."""
-    for name in struct.__struct_fields__:
-        value = getattr(struct, name)
-        if isinstance(value, str):
-            check_text(value, name)
+    for name, value in zip(struct.__struct_fields__, msgspec.structs.astuple(struct), strict=True):
+        if type(value) is str:
+            if "\x00" in value:
+                check_text(value, name)
         elif isinstance(value, msgspec.Struct):
             check_texts(value)
 

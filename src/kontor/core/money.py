@@ -8,6 +8,7 @@ because a rounded amount is a bug, never an outcome.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import (
     Clamped,
@@ -79,6 +80,8 @@ def parse_amount(value: Decimal | int | str, field: str, *, entity_type: str | N
     exponent above zero and no trailing fractional zeros. ``entity_type`` is passed on to the error.
     """
     try:
+        if type(value) is str:
+            return _parsed_text(value)
         return _bounded(_to_decimal(value))
     except _NotAnAmount as reason:
         raise KontorError(codes.INVALID_FIELD, f"The field '{field}' {reason}.", entity_type=entity_type) from None
@@ -91,10 +94,23 @@ def format_amount(d: Decimal) -> str:
     and ``"0"`` for any zero; the value itself is never rounded.
     """
     invariant_finite(d)
+    return _plain(d)
+
+
+# Amounts repeat (the same few values in most transfers, each written several times per answer):
+# parsing and formatting are pure, so their results are kept. Equal decimals format alike (the
+# text is trimmed), so a cache keyed by value is exact.
+@functools.lru_cache(maxsize=8192)
+def _plain(d: Decimal) -> str:
     text = format(d, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+@functools.lru_cache(maxsize=8192)
+def _parsed_text(text: str) -> Decimal:
+    return _bounded(_decimal_from_text(text))
 
 
 def invariant_finite(d: Decimal) -> None:

@@ -18,7 +18,7 @@ from kontor.core.journal import canonical_payload, link
 from kontor.errors import invariant
 from kontor.events import catalog
 from kontor.service import representation as rep
-from kontor.service.ids import new_id
+from kontor.service.ids import new_id_text
 from kontor.store import posting as sql
 from kontor.store.db import Connection
 
@@ -59,9 +59,9 @@ async def prepare(
     for chain, event_type, subject, text in events:
         seq, prev = heads[chain]
         seq += 1
-        event_id = str(new_id())
+        event_id = new_id_text()
         digest = link(prev, seq, event_id, event_type, subject, created, text)
-        rows.append((chain[0], chain[1], seq, UUID(event_id), event_type, subject, text, now, prev, digest))
+        rows.append((chain[0], chain[1], seq, event_id, event_type, subject, text, now, prev, digest))
         heads[chain] = (seq, digest)
     return rows, heads
 

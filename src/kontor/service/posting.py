@@ -35,7 +35,7 @@ from kontor.core.journal import canonical_payload
 from kontor.errors import KontorError, codes, invariant
 from kontor.service import journal
 from kontor.service import representation as rep
-from kontor.service.ids import new_id
+from kontor.service.ids import new_id_text
 from kontor.store import posting as sql
 from kontor.store.db import Connection, Record
 
@@ -410,7 +410,7 @@ def _create(
 ) -> Outcome:
     balances = states.setdefault(command.ledger, {})
     drafts = apply(plan, action, balances, _overdraft_veto(command.routes_without_overdraft))
-    transaction_id = new_id()
+    transaction_id = new_id_text()
     created_at = command.transaction_date or now
     stored_status = {Action.PENDING: "PENDING", Action.ANNOTATE: "NOTED"}.get(action, "APPROVED")
     intent = plan.intent
@@ -519,7 +519,7 @@ def _revert(
 
 def _operations(
     command: Command,
-    transaction_id: UUID,
+    transaction_id: UUID | str,
     drafts: list[OperationDraft],
     created_at: datetime,
     now: datetime,
@@ -533,7 +533,7 @@ def _operations(
         row = {
             "organization_id": command.organization_id,
             "ledger_id": command.ledger_id,
-            "id": new_id(),
+            "id": new_id_text(),
             "transaction_id": transaction_id,
             "description": leg.description or description,
             "type": draft.type,
@@ -549,10 +549,10 @@ def _operations(
             "on_hold_after": draft.after.on_hold,
             "overdraft_after": draft.after.overdraft_used,
             "version_after": draft.after.version,
-            "account_id": UUID(draft.account_id),
+            "account_id": draft.account_id,
             "account_alias": draft.alias,
             "balance_key": draft.balance_key,
-            "balance_id": UUID(draft.balance_id),
+            "balance_id": draft.balance_id,
             "route": leg.route or "",
             "route_id": UUID(leg.route_id) if leg.route_id else None,
             "balance_affected": draft.balance_affected,
@@ -637,7 +637,7 @@ def rep_text(body: dict[str, Any]) -> str:
     return canonical_payload(body)
 
 
-def _answer(command: Command, transaction_id: UUID, body: dict[str, Any], writes: _Writes, now: datetime) -> Outcome:
+def _answer(command: Command, transaction_id: UUID | str, body: dict[str, Any], writes: _Writes, now: datetime) -> Outcome:
     text = rep_text(body)
     if command.idempotency is not None:
         key = command.idempotency
@@ -668,7 +668,7 @@ async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
         idempotency=writes.idempotency,
         journal=journal_rows,
         balances=[
-            (org, ledger, UUID(s.id), s.available, s.on_hold, s.overdraft_used, s.version, now)
+            (org, ledger, s.id, s.available, s.on_hold, s.overdraft_used, s.version, now)
             for (org, ledger, _), s in writes.touched.items()
         ],
         statuses=writes.statuses,
