@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -118,6 +119,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events.start()
         for hook in app.state.get("startup_hooks", []):
             await hook(ctx)
+        # Everything alive now (modules, the app, its routes) lives as long as the process: keep it
+        # out of the collector's full passes, which otherwise walk ~100,000 objects (30-70 ms
+        # measured, at any moment under load: the p99 of a request that waits on one).
+        gc.collect()
+        gc.freeze()
         log.info("kontor %s ready in %.0f ms", __version__, (time.perf_counter() - started) * 1000)
         try:
             yield
