@@ -123,13 +123,22 @@ def assert_in_chain_order(envelopes: list[dict[str, Any]]) -> dict[tuple[str, st
 
 
 class Proxy:
-    """A TCP proxy to a broker; ``stop`` closes the port and cuts every connection (an outage)."""
+    """A TCP proxy to a broker; ``stop`` closes the port and cuts every connection (an outage);
+    ``hold`` keeps connections open but forwards nothing until ``release`` (a broker that hangs)."""
 
     def __init__(self, port: int, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.port = port
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def hold(self) -> None:
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -157,6 +166,7 @@ class Proxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         finally:
