@@ -82,7 +82,10 @@ def parse_amount(value: Decimal | int | str, field: str, *, entity_type: str | N
     try:
         if type(value) is str:
             return _parsed_text(value)
-        return _bounded(_to_decimal(value))
+        number = _to_decimal(value)
+        if not number.is_finite():
+            raise _NotAnAmount("must be a finite number")
+        return _bounded_finite(number)
     except _NotAnAmount as reason:
         raise KontorError(codes.INVALID_FIELD, f"The field '{field}' {reason}.", entity_type=entity_type) from None
 
@@ -111,6 +114,12 @@ def _plain(d: Decimal) -> str:
 @functools.lru_cache(maxsize=8192)
 def _parsed_text(text: str) -> Decimal:
     return _bounded(_decimal_from_text(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _bounded_finite(number: Decimal) -> Decimal:
+    # Keyed by value: equal decimals ("1.0", "1") have one canonical form and the same bounds.
+    return _bounded(number)
 
 
 def invariant_finite(d: Decimal) -> None:

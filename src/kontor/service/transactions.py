@@ -96,14 +96,20 @@ class Prepared:
     command: Command
 
 
-def prepare(intent: TransactionIntent, action: Action, key: Idempotency, date: datetime | None) -> Prepared:
+def prepare(
+    organization_id: UUID,
+    ledger_id: UUID,
+    intent: TransactionIntent,
+    action: Action,
+    key: Idempotency,
+    date: datetime | None,
+) -> Prepared:
     """Resolve ``intent`` (Midaz's validation order); raises the first refusal."""
-    placeholder = UUID(int=0)  # the scope is set when the batch is queued
     return Prepared(
         Command(
             Kind.CREATE,
-            placeholder,
-            placeholder,
+            organization_id,
+            ledger_id,
             resolved=resolve(intent),
             action=action,
             idempotency=key,
@@ -119,12 +125,7 @@ async def create_batch(
     if route_enforcement.enabled(await _require_scope(ctx, organization_id, ledger_id)):
         items = await _enforce_routes(ctx, organization_id, ledger_id, items)
     commands = [
-        replace(
-            item.command,
-            organization_id=organization_id,
-            ledger_id=ledger_id,
-            resolved=await _convert(ctx, organization_id, ledger_id, item.command.resolved),
-        )
+        await _converted(ctx, item.command)
         for item in items
         if isinstance(item, Prepared) and item.command.resolved is not None
     ]
@@ -168,6 +169,14 @@ async def _enforce_routes(
         else:
             out.append(item)
     return out
+
+
+async def _converted(ctx: Context, command: Command) -> Command:
+    """``command`` with its conversions expanded (the same command when it has none)."""
+    resolved = command.resolved
+    if resolved is None or not any(leg.intent.rate is not None for leg in resolved.legs):
+        return command
+    return replace(command, resolved=await _convert(ctx, command.organization_id, command.ledger_id, resolved))
 
 
 async def _convert(

@@ -53,14 +53,14 @@ class BatchOut(msgspec.Struct):
 _ITEM_ENCODER = msgspec.json.Encoder()
 
 
-def _prepare(item: BatchItemIn) -> service.Prepared | KontorError:
+def _prepare(organization_id: UUID, ledger_id: UUID, item: BatchItemIn) -> service.Prepared | KontorError:
     """Validate and resolve one item; a refusal becomes that item's answer."""
     try:
         intent = intent_of(item, item.send, item.pending)
         action = Action.PENDING if item.pending else Action.CREATE
         date = service.transaction_date(item.transaction_date, pending=item.pending)
         key = service.idempotency(item.idempotency_key, None, "json", _ITEM_ENCODER.encode(item))
-        return service.prepare(intent, action, key, date)
+        return service.prepare(organization_id, ledger_id, intent, action, key, date)
     except KontorError as error:
         return error
 
@@ -89,7 +89,7 @@ async def create_batch(ctx: Context, organization_id: UUID, ledger_id: UUID, dat
         raise KontorError(codes.BATCH_EMPTY)
     if len(data.transactions) > BATCH_TRANSACTIONS_MAX:
         raise KontorError(codes.BATCH_TOO_LARGE, f"A batch may carry at most {BATCH_TRANSACTIONS_MAX} transactions.")
-    prepared = [_prepare(item) for item in data.transactions]
+    prepared = [_prepare(organization_id, ledger_id, item) for item in data.transactions]
     results = await service.create_batch(ctx, organization_id, ledger_id, prepared, atomic=data.atomic)
     refused = any(isinstance(r, KontorError) for r in results)
     status = (422 if data.atomic else 207) if refused else 201
