@@ -39,6 +39,7 @@ class Settings:
     events_retry_base_s: float = 0.5
     events_retry_max_s: float = 30.0
     events_poll_s: float = 1.0
+    events_linger_s: float = 0.02
     events_timeout_s: float = 10.0
 
 
@@ -67,6 +68,7 @@ ENV: dict[str, str] = {
     "events_retry_base_s": "KONTOR_EVENTS_RETRY_BASE_S",
     "events_retry_max_s": "KONTOR_EVENTS_RETRY_MAX_S",
     "events_poll_s": "KONTOR_EVENTS_POLL_S",
+    "events_linger_s": "KONTOR_EVENTS_LINGER_S",
     "events_timeout_s": "KONTOR_EVENTS_TIMEOUT_S",
 }
 

@@ -18,6 +18,7 @@ its chain: ``organizationid``, ``ledgerid`` and ``seq``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -416,6 +417,7 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True):
     data: msgspec.Raw
 
 
+@functools.lru_cache(maxsize=1024)
 def source_of(organization_id: UUID, ledger_id: UUID) -> str:
     """The CloudEvents ``source``: the chain the event belongs to, as a path of the API."""
     if ledger_id == ORGANIZATION_CHAIN:
@@ -452,6 +454,7 @@ def envelope(
 _ENCODER = msgspec.json.Encoder()
 
 
+@functools.lru_cache(maxsize=1024)  # the events of one batch share their time
 def time_of(value: datetime) -> str:
     """RFC 3339 UTC, fraction trimmed: the same text the journal's hash chain covers."""
     text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")

@@ -14,7 +14,8 @@ A sink can only confirm after it was given an event, and the cursor is saved aft
 confirmation: a crash in between re-delivers (at least once; consumers de-duplicate by event id).
 
 Several processes may run relays: each sink is relayed by the one process holding that sink's
-PostgreSQL advisory lock, held by the relay's own connection (not a pooled one). When that
+PostgreSQL advisory lock, held by the relay's own connection (not a pooled one), on which the
+delivery loops also read the journal and move their cursors, in turn. When that
 connection is lost the locks go with it, the relay stops its sinks, reconnects and competes again.
 The relay reads the journal and the heads without locks and writes only its own tables, so it
 never holds anything the write funnel waits for.
@@ -27,16 +28,17 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from kontor.config import Settings
 from kontor.events.notify import Notifier
 from kontor.store import events as store
-from kontor.store.db import Database
 from kontor.store.events import JournalEvent
 
 log = logging.getLogger("kontor.events")
+
+T = TypeVar("T")
 
 # How often a relay that does not hold a sink's lock tries again to take it.
 LOCK_RETRY_S = 2.0
@@ -110,8 +112,7 @@ class Stats:
 class Relay:
     """Runs one delivery loop per sink whose advisory lock this process holds."""
 
-    def __init__(self, db: Database, url: str, settings: Settings, notifier: Notifier, sources: list[SinkSource]):
-        self._db = db
+    def __init__(self, url: str, settings: Settings, notifier: Notifier, sources: list[SinkSource]):
         self._url = url
         self._settings = settings
         self._notifier = notifier
@@ -192,6 +193,14 @@ class Relay:
                 return False
             return await action(self._lock_conn)
 
+    async def _query(self, action: Callable[[store.Connection], Awaitable[T]]) -> T:
+        """Run a delivery loop's read or cursor write on the relay's own connection: short
+        statements, taken in turn by the loops, without a pool round trip and reset each."""
+        async with self._lock_guard:
+            if self._lock_conn is None:
+                raise ConnectionError("the relay's connection is closed")
+            return await action(self._lock_conn)
+
     async def _own(self, sink: Sink) -> None:
         """Hold the sink's advisory lock, then deliver; give the lock back when stopped."""
         try:
@@ -215,24 +224,29 @@ class Relay:
         while True:
             token = self._notifier.token(None if sink.ledger_id is None else _chain_of(sink))
             try:
-                async with self._db.connection() as conn:
-                    pending = await store.pending(conn, sink.name, sink.organization_id, sink.ledger_id)
-                progressed = False
+                pending = await self._query(
+                    lambda conn: store.pending(conn, sink.name, sink.organization_id, sink.ledger_id)
+                )
+                behind = False  # a chain gave a full batch: more may wait right behind it
                 for chain in pending:
-                    progressed = await self._drain(sink, chain, backoff) or progressed
+                    behind = await self._drain(sink, chain, backoff) or behind
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down: read again later
                 log.warning("events: %s cannot read the journal: %s", sink.name, exc)
                 await asyncio.sleep(backoff.next_delay_s())
                 continue
-            if not progressed:
-                await self._notifier.wait(token, self._settings.events_poll_s)
+            # Caught up with what ``pending`` saw (a commit after that set ``token`` already): wait.
+            # Woken by a commit, linger a moment: under load the next commits follow within
+            # milliseconds, and one pass then carries all their events (a pass costs reads and a
+            # cursor write whatever its size).
+            if not behind and await self._notifier.wait(token, self._settings.events_poll_s):
+                await asyncio.sleep(self._settings.events_linger_s)
 
     async def _drain(self, sink: Sink, chain: store.Pending, backoff: Backoff) -> bool:
-        """Deliver one batch of one chain; whether the cursor moved."""
-        async with self._db.connection() as conn:
-            events = await store.read(conn, chain.chain, chain.delivered, self._settings.events_batch_max)
+        """Deliver one batch of one chain; whether it was a full batch (more may follow)."""
+        limit = self._settings.events_batch_max
+        events = await self._query(lambda conn: store.read(conn, chain.chain, chain.delivered, limit))
         if not events:
             return False
         todo = [e for e in events if sink.wants(e)]
@@ -257,7 +271,7 @@ class Relay:
         backoff.reset()
         self.stats.delivered += len(todo)
         await self._save(sink, events[-1])
-        return True
+        return len(events) >= limit
 
     async def _failed(
         self, sink: Sink, event: JournalEvent, failure: DeliveryError, attempts: int, backoff: Backoff
@@ -273,8 +287,7 @@ class Relay:
                 attempts,
                 failure.reason,
             )
-            async with self._db.connection() as conn:
-                await store.dead_letter(conn, sink.name, event, attempts, failure.reason)
+            await self._query(lambda conn: store.dead_letter(conn, sink.name, event, attempts, failure.reason))
             self.stats.dead_letters += 1
             return 0
         delay_s = backoff.next_delay_s()
@@ -283,8 +296,7 @@ class Relay:
         return attempts + 1 if failure.refused else attempts
 
     async def _save(self, sink: Sink, event: JournalEvent) -> None:
-        async with self._db.connection() as conn:
-            await store.save_cursor(conn, sink.name, event.chain, event.seq)
+        await self._query(lambda conn: store.save_cursor(conn, sink.name, event.chain, event.seq))
 
 
 def _chain_of(sink: Sink) -> tuple[UUID, UUID]:

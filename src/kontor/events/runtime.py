@@ -71,7 +71,7 @@ class Events:
         if self._run_relay and self.relay is None:
             self._client = httpx.AsyncClient(timeout=self._settings.events_timeout_s, follow_redirects=False)
             sources = sinks(self._settings, self._db, self._client)
-            self.relay = Relay(self._db, self._url, self._settings, self.notifier, sources)
+            self.relay = Relay(self._url, self._settings, self.notifier, sources)
             self.relay.start()
 
     async def stop(self) -> None:

@@ -28,6 +28,10 @@ _BODY_FRAME = struct.Struct(">BHI")  # type 3, channel, size
 _HEADER_FRAME = struct.Struct(">BHIHHQH")  # type 2, channel, size; class 60, weight 0, body size, flags
 _HEADER_FIXED_BYTES = 14  # class, weight, body size and flags
 _LONG = struct.Struct(">I")
+# A Basic.Ack method frame, the one frame a publisher receives per message: type 1, channel, size
+# 13; class 60, method 80, delivery tag, flags (bit 0: multiple); then the frame end.
+_ACK_FRAME = struct.Struct(">BHIHHQBB")
+_ACK_FRAME_BYTES = _ACK_FRAME.size
 # Present in every message: content type, headers, delivery mode, priority, message id, type.
 _PROPERTY_FLAGS = 0x8000 | 0x2000 | 0x1000 | 0x0800 | 0x0080 | 0x0020
 _PERSISTENT_PRIORITY_0 = b"\x02\x00"  # delivery mode 2 (persistent); priority 0, as aio-pika sent
@@ -120,7 +124,7 @@ def negotiated_frame_max(server_frame_max: int) -> int:
 
 def unmarshal_frames(buffer: bytearray) -> list[frame.FrameTypes]:
     """The complete frames at the start of ``buffer``, removed from it; a partial frame stays."""
-    frames = []
+    frames: list[frame.FrameTypes] = []
     offset = 0
     while len(buffer) - offset >= FRAME_OVERHEAD_BYTES:
         if buffer.startswith(b"AMQP", offset):  # the broker's answer to a protocol it does not speak
@@ -131,6 +135,12 @@ def unmarshal_frames(buffer: bytearray) -> list[frame.FrameTypes]:
         end = offset + FRAME_OVERHEAD_BYTES + size
         if len(buffer) < end:
             break
+        if end - offset == _ACK_FRAME_BYTES and buffer[offset] == 1:
+            _, _, _, class_id, method_id, tag, flags, frame_end = _ACK_FRAME.unpack_from(buffer, offset)
+            if class_id == 60 and method_id == 80 and frame_end == 0xCE:  # read without pamqp: the hot path
+                frames.append(commands.Basic.Ack(tag, bool(flags & 1)))
+                offset = end
+                continue
         frames.append(frame.unmarshal(bytes(buffer[offset:end]))[2])
         offset = end
     del buffer[:offset]
