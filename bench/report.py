@@ -15,6 +15,7 @@ GOALS: tuple[tuple[str, str, str, float, bool], ...] = (
     ("p50 <= 3 ms at 100/s", "e100", "p50_ms", 3.0, True),
     ("p99 <= 8 ms at 100/s", "e100", "p99_ms", 8.0, True),
     ("p99 <= 25 ms at 500/s", "e500", "p99_ms", 25.0, True),
+    ("f >= 0.9 x b (issue 6)", "f", "ratio_to_b", 0.9, False),
 )
 
 
@@ -53,14 +54,16 @@ def add_ratios(phases: dict[str, Phase]) -> None:
     for phase in phases.values():
         if phase.tps is not None and base:
             phase.ratio = phase.tps / base
-    if phases["c"].tps is not None and b:
-        phases["c"].ratio_to_b = phases["c"].tps / b
+    for key in ("c", "f"):
+        phase = phases.get(key)
+        if phase is not None and phase.tps is not None and b:
+            phase.ratio_to_b = phase.tps / b
 
 
 def goals(phases: dict[str, Phase]) -> list[dict[str, object]]:
     checked: list[dict[str, object]] = []
     for label, key, metric, bound, lower_is_better in GOALS:
-        value = getattr(phases[key], metric)
+        value = getattr(phases[key], metric) if key in phases else None
         met = None if value is None else (value <= bound if lower_is_better else value >= bound)
         checked.append({"goal": label, "value": value, "met": met})
     return checked
@@ -81,6 +84,7 @@ def summary(phases: dict[str, Phase], run: dict[str, object]) -> dict[str, objec
         "p99_ms_at_100": phases["e100"].p99_ms,
         "p50_ms_at_500": phases["e500"].p50_ms,
         "p99_ms_at_500": phases["e500"].p99_ms,
+        "relay_rabbitmq_tps": tps("f") if "f" in phases else None,
         **run,
         "goals": goals(phases),
         "phases": {key: asdict(phase) for key, phase in phases.items()},

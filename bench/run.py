@@ -7,7 +7,9 @@ a) pgbench's tpcb-like script on the same server with the same client count: the
 b) single transfers over HTTP between uniformly random accounts (closed loop, ``BENCH_CLIENTS``);
 c) the same, every transfer crediting one hot account;
 d) batches of 1,000 transfers through POST .../transactions/batch, when kontor has it;
-e) latency at a fixed offered rate of 100 and of 500 transfers/s (open loop).
+e) latency at a fixed offered rate of 100 and of 500 transfers/s (open loop);
+f) b again with the events relay delivering every event to RabbitMQ, when a broker answers
+   (issue 6; see bench/relay.py).
 
 Each phase lasts ``BENCH_SECONDS`` (default 20). Prints a table and writes ``bench/results/latest.json``
 and ``bench/results/latest.png``. See bench/README.md.
@@ -28,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import ledger as ledgers
-from bench import loadgen, pgbench, report
+from bench import loadgen, pgbench, relay, report
 from bench.loadgen import PhaseResult, PhaseSpec, Shape, Target
 from bench.report import Phase, percentile
 from bench.stack import CpuMeter, Database, Kontor, cores_used, machine
@@ -91,8 +93,17 @@ def main() -> int:
         print("setting up the ledger", flush=True)
         ledger = asyncio.run(ledgers.setup(kontor.host, kontor.port, config.accounts, config.clients, database.analyze))
         target = Target(kontor.host, kontor.port, ledger.path, config.accounts)
-        phases = _phases(config, database, meter, target, ledger)
-        kontor_alive = kontor.process.poll() is None
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(config.loadgen_processes, mp_context=context) as pool:
+            for future in [pool.submit(loadgen.warm_up) for _ in range(config.loadgen_processes)]:
+                future.result()
+            phases = _phases(config, database, meter, target, ledger, pool)
+            kontor_alive = kontor.process.poll() is None
+            kontor.stop()
+            kontor = None
+            phases["f"], kontor_alive_f = _with_relay(config, database, ledger, pool)
+            kontor_alive = kontor_alive and kontor_alive_f
+        report.add_ratios(phases)
         time.sleep(PAUSE_BETWEEN_PHASES_S)  # let the last phase's stragglers commit before counting
         check = _cross_check(config, phases, database.count_transactions(ledger.ledger_id))
     finally:
@@ -117,29 +128,63 @@ def _cross_check(config: Config, phases: dict[str, Phase], in_ledger: int) -> di
     }
 
 
-def _phases(config: Config, database: Database, meter: CpuMeter, target: Target, ledger: ledgers.Ledger) -> dict:
+def _phases(
+    config: Config,
+    database: Database,
+    meter: CpuMeter,
+    target: Target,
+    ledger: ledgers.Ledger,
+    pool: ProcessPoolExecutor,
+) -> dict[str, Phase]:
     phases: dict[str, Phase] = {}
     print("a) pgbench tpcb-like", flush=True)
     phases["a"] = _pgbench(config, database, meter)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(config.loadgen_processes, mp_context=context) as pool:
-        for future in [pool.submit(loadgen.warm_up) for _ in range(config.loadgen_processes)]:
-            future.result()
-        run = _HttpPhases(pool, meter, config, target)
-        print("b) single transfers, random accounts", flush=True)
-        phases["b"] = run.closed("b", "b) HTTP transfers, random accounts", "closed", config.clients)
-        print("c) single transfers into one hot account", flush=True)
-        phases["c"] = run.closed("c", "c) HTTP transfers into one hot account", "closed", config.clients, hot=True)
-        print("d) bulk batches of 1,000", flush=True)
-        if ledger.bulk_available:
-            phases["d"] = run.closed("d", "d) bulk, batches of 1,000", "bulk", config.bulk_clients)
-        else:
-            phases["d"] = Phase("d", "d) bulk, batches of 1,000", None, note=ledger.bulk_note)
-        for rate in OFFERED_RATES_PER_S:
-            print(f"e) open loop at {rate} transfers/s", flush=True)
-            phases[f"e{rate}"] = run.open_loop(f"e{rate}", f"e) HTTP at {rate}/s offered", rate, config.clients)
-    report.add_ratios(phases)
+    run = _HttpPhases(pool, meter, config, target)
+    print("b) single transfers, random accounts", flush=True)
+    phases["b"] = run.closed("b", "b) HTTP transfers, random accounts", "closed", config.clients)
+    print("c) single transfers into one hot account", flush=True)
+    phases["c"] = run.closed("c", "c) HTTP transfers into one hot account", "closed", config.clients, hot=True)
+    print("d) bulk batches of 1,000", flush=True)
+    if ledger.bulk_available:
+        phases["d"] = run.closed("d", "d) bulk, batches of 1,000", "bulk", config.bulk_clients)
+    else:
+        phases["d"] = Phase("d", "d) bulk, batches of 1,000", None, note=ledger.bulk_note)
+    for rate in OFFERED_RATES_PER_S:
+        print(f"e) open loop at {rate} transfers/s", flush=True)
+        phases[f"e{rate}"] = run.open_loop(f"e{rate}", f"e) HTTP at {rate}/s offered", rate, config.clients)
     return phases
+
+
+def _with_relay(
+    config: Config, database: Database, ledger: ledgers.Ledger, pool: ProcessPoolExecutor
+) -> tuple[Phase, bool]:
+    """Phase f: b again, kontor restarted with its events relay delivering to RabbitMQ."""
+    label = "f) as b, relay delivering to RabbitMQ"
+    url = relay.broker_url()
+    if url is None:
+        print("f) skipped: no RabbitMQ answers (BENCH_RABBITMQ_URL)", flush=True)
+        return Phase("f", label, None, note="skipped: no RabbitMQ broker answered"), True
+    print("f) single transfers, the relay delivering every event to RabbitMQ", flush=True)
+    asyncio.run(relay.prepare_broker(url))
+    asyncio.run(relay.start_cursors_at_heads(database.url))
+    kontor = Kontor(database.url, config.workers, RESULTS_DIR / "latest-server-f.log", relay.kontor_env(url))
+    try:
+        meter = CpuMeter(kontor.process.pid, database.postmaster_pid())
+        target = Target(kontor.host, kontor.port, ledger.path, config.accounts)
+        phase = _HttpPhases(pool, meter, config, target).closed("f", label, "closed", config.clients)
+        drain = relay.wait_drained(database.url)
+        queued = asyncio.run(relay.queued(url))
+        caught_up = (
+            f"caught up {drain.caught_up_after_s:.1f} s after the phase"
+            if drain.caught_up_after_s is not None
+            else f"still behind {relay.DRAIN_TIMEOUT_S:.0f} s after the phase"
+        )
+        held = "no queue bound" if queued is None else f"{queued:,} messages in the durable queue"
+        phase.note = f"relay: {drain.backlog_at_end:,} events behind at the end, {caught_up}; {held}"
+        return phase, kontor.process.poll() is None
+    finally:
+        kontor.stop()
+        asyncio.run(relay.drop_broker(url))
 
 
 def _pgbench(config: Config, database: Database, meter: CpuMeter) -> Phase:
@@ -272,6 +317,9 @@ def _report(
     if lags:
         print("open-loop send lag p99 (generator wake-up after the scheduled time): ", end="")
         print(", ".join(f"{k} {v:.2f} ms" for k, v in lags.items()))
+    notes = [f"  {p.key}: {p.note}" for p in phases.values() if p.tps is not None and p.note]
+    if notes:
+        print("notes:\n" + "\n".join(notes))
     if errors := report.errors_text(phases):
         print("errors (not counted as transfers):\n" + errors)
     print(

@@ -125,7 +125,9 @@ async def _drop_database(url: str, name: str) -> None:
 class Kontor:
     """``kontor serve`` as a child process in its own session, on a free port."""
 
-    def __init__(self, database_url: str, workers: int, log_path: Path) -> None:
+    def __init__(
+        self, database_url: str, workers: int, log_path: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = _free_port()
         self.workers = workers
@@ -136,6 +138,7 @@ class Kontor:
             "KONTOR_PORT": str(self.port),
             "KONTOR_WORKERS": str(workers),
             "KONTOR_LOG_LEVEL": "warning",
+            **(extra_env or {}),
         }
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
