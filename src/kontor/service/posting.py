@@ -637,7 +637,9 @@ def rep_text(body: dict[str, Any]) -> str:
     return canonical_payload(body)
 
 
-def _answer(command: Command, transaction_id: UUID | str, body: dict[str, Any], writes: _Writes, now: datetime) -> Outcome:
+def _answer(
+    command: Command, transaction_id: UUID | str, body: dict[str, Any], writes: _Writes, now: datetime
+) -> Outcome:
     text = rep_text(body)
     if command.idempotency is not None:
         key = command.idempotency
