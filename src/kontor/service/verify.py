@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from kontor.core.journal import GENESIS, canonical_payload, link
 from kontor.service import representation as rep
 from kontor.store import verify as store
@@ -67,7 +69,7 @@ async def _journal_problems(conn: store.Connection) -> list[tuple[object, ...]]:
             row["event_type"],
             row["subject"],
             rep.iso(row["created_at"]) or "",
-            canonical_payload(row["payload"]),
+            canonical_payload(msgspec.json.decode(row["payload"])),
         )
         if row["seq"] != seq + 1 or bytes(row["prev_hash"]) != prev or bytes(row["hash"]) != expected:
             problems.append((ledger[1], row["seq"], "gap or hash mismatch"))

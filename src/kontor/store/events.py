@@ -32,7 +32,7 @@ Chain = tuple[UUID, UUID]
 
 @dataclass(frozen=True, slots=True)
 class JournalEvent:
-    """One journal row as delivery needs it; the payload stays the JSON text PostgreSQL returns."""
+    """One journal row as delivery needs it; the payload is the JSON text the journal stores."""
 
     organization_id: UUID
     ledger_id: UUID
@@ -133,7 +133,7 @@ async def pending(
     return [Pending(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
-_READ = """SELECT organization_id, ledger_id, seq, id, event_type, subject, created_at, payload::text
+_READ = """SELECT organization_id, ledger_id, seq, id, event_type, subject, created_at, payload
              FROM journal
             WHERE organization_id = $1 AND ledger_id = $2 AND seq > $3
             ORDER BY seq

@@ -190,7 +190,7 @@ JOURNAL_COLUMNS = (
     ("id", "uuid"),
     ("event_type", "text"),
     ("subject", "text"),
-    ("payload", "jsonb"),
+    ("payload", "text"),
     ("created_at", "timestamptz"),
     ("prev_hash", "bytea"),
     ("hash", "bytea"),
