@@ -9,10 +9,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Router, delete, get, patch, post
-from litestar.di import Provide
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata, Str100
 from kontor.errors import FieldError, FieldErrors, codes
 from kontor.service import account_types as service
@@ -97,14 +96,12 @@ async def get_account_type(ctx: Context, organization_id: UUID, ledger_id: UUID,
     return present(await service.get(ctx, organization_id, ledger_id, id))
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_account_types(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery, key_value: str | None = None
 ) -> common.CursorPageOut[AccountType]:
     query = listing.with_filters(Filter("key_value", common.search_term(key_value, "key_value")))
-    page = await service.list_(ctx, organization_id, ledger_id, query)
-    items = [present(row) for row in page.rows]  # type: ignore[arg-type]
-    return common.CursorPageOut(items, limit=query.limit, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
+    return crud.cursor_page(await service.list_(ctx, organization_id, ledger_id, query), present, query)
 
 
 @patch("/{id:str}", responses=ERROR_RESPONSES)

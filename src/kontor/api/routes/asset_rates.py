@@ -14,9 +14,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Router, get, put
-from litestar.di import Provide
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata
 from kontor.core import format_amount, parse_amount
 from kontor.errors import FieldError, FieldErrors, codes
@@ -124,18 +123,13 @@ async def get_asset_rate(ctx: Context, organization_id: UUID, ledger_id: UUID, e
     return present(await service.get(ctx, organization_id, ledger_id, external_id))
 
 
-@get("/from/{asset_code:str}", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
+@get("/from/{asset_code:str}", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_asset_rates(
     ctx: Context, organization_id: UUID, ledger_id: UUID, asset_code: str, listing: ListQuery, to: str | None = None
 ) -> common.CursorPageOut[AssetRateOut]:
     targets = [code.strip() for code in to.split(",") if code.strip()] if to else None
     page = await service.list_from(ctx, organization_id, ledger_id, asset_code, targets, listing)
-    return common.CursorPageOut(
-        [present(r) for r in page.rows],
-        listing.limit,  # type: ignore[arg-type]
-        page.next_cursor,
-        page.prev_cursor,
-    )
+    return crud.cursor_page(page, present, listing)
 
 
 router = Router(

@@ -7,11 +7,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Response, Router, delete, get, head, patch, post
-from litestar.di import Provide
+from litestar import Response, Router, delete, get, patch, post
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata, Status, StatusOut, Str100, Str256
 from kontor.service import assets as service
 from kontor.service.context import Context
@@ -81,20 +80,15 @@ async def get_asset(ctx: Context, organization_id: UUID, ledger_id: UUID, id: UU
     return present(await service.get(ctx, organization_id, ledger_id, id))
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.offset_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.OFFSET_LISTING)
 async def list_assets(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery
 ) -> common.OffsetPage[Asset]:
     rows = await service.list_(ctx, organization_id, ledger_id, listing)
-    return common.OffsetPage([present(r) for r in rows], page=listing.page, limit=listing.limit)
+    return crud.offset_page(rows, present, listing)
 
 
-@head(
-    "/metrics/count",
-    responses=common.COUNT_RESPONSES,
-    status_code=204,
-    dependencies={"listing": Provide(common.offset_query)},
-)
+@crud.count_route()
 async def count_assets(ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery) -> Response[None]:
     return common.count_response(await service.count(ctx, organization_id, ledger_id, listing))
 

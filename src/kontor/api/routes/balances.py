@@ -9,10 +9,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Router, delete, get, patch, post
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Str100
 from kontor.core import format_amount
 from kontor.core.limits import PAGE_LIMIT_DEFAULT
@@ -21,7 +20,7 @@ from kontor.service import balances as service
 from kontor.service.balances import BalanceAt, BalanceChanges, NewBalance, SettingsRequest
 from kontor.service.context import Context
 from kontor.store.db import Record
-from kontor.store.query import CursorPage, ListQuery
+from kontor.store.query import ListQuery
 
 ENTITY = "Balance"
 DATE_LENGTH = len("YYYY-MM-DD")
@@ -217,21 +216,15 @@ def _unfiltered(listing: ListQuery) -> ListQuery:
     return dataclasses.replace(listing, metadata=None)
 
 
-def _page(page: CursorPage, listing: ListQuery) -> common.CursorPageOut[Balance]:
-    items = [present(row) for row in page.rows]  # type: ignore[arg-type]
-    return common.CursorPageOut(items, listing.limit, page.next_cursor, page.prev_cursor)
-
-
 Date = Annotated[str | None, Parameter(query="date", required=False, description="YYYY-MM-DD HH:MM:SS (UTC)")]
-_CURSOR = {"listing": Provide(common.cursor_query)}
 
 
-@get("/balances", responses=ERROR_RESPONSES, dependencies=_CURSOR)
+@get("/balances", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_balances(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery
 ) -> common.CursorPageOut[Balance]:
     page = await service.list_(ctx, organization_id, ledger_id, _unfiltered(listing))
-    return _page(page, listing)
+    return crud.cursor_page(page, present, listing)
 
 
 @get("/balances/{balance_id:str}", responses=ERROR_RESPONSES)
@@ -264,12 +257,12 @@ async def balance_history(
     return present_history(await service.at(ctx, organization_id, ledger_id, balance_id, instant))
 
 
-@get("/accounts/{account_id:str}/balances", responses=ERROR_RESPONSES, dependencies=_CURSOR)
+@get("/accounts/{account_id:str}/balances", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_account_balances(
     ctx: Context, organization_id: UUID, ledger_id: UUID, account_id: UUID, listing: ListQuery
 ) -> common.CursorPageOut[Balance]:
     page = await service.list_of_account(ctx, organization_id, ledger_id, account_id, _unfiltered(listing))
-    return _page(page, listing)
+    return crud.cursor_page(page, present, listing)
 
 
 @post("/accounts/{account_id:str}/balances", responses=ERROR_RESPONSES, status_code=201)

@@ -7,11 +7,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, Router, delete, get, head, patch, post
-from litestar.di import Provide
+from litestar import Request, Response, Router, delete, get, patch, post
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata, Status, StatusOut, Str256
 from kontor.core.limits import SETTINGS_BODY_BYTES_MAX
 from kontor.errors import FieldErrors, KontorError, codes
@@ -96,7 +95,7 @@ def _filters(name: str | None, status: str | None) -> tuple[Filter, ...]:
     )
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.offset_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.OFFSET_LISTING)
 async def list_ledgers(
     ctx: Context, organization_id: UUID, listing: ListQuery, name: str | None = None, status: str | None = None
 ) -> common.OffsetPage[Ledger]:
@@ -104,15 +103,10 @@ async def list_ledgers(
     if query.metadata is not None and name is not None:
         raise FieldErrors(codes.INVALID_QUERY_PARAMETER, "Filter by metadata or by name, not both.")
     rows = await service.list_(ctx, organization_id, query)
-    return common.OffsetPage([present(r) for r in rows], page=query.page, limit=query.limit)
+    return crud.offset_page(rows, present, query)
 
 
-@head(
-    "/metrics/count",
-    responses=common.COUNT_RESPONSES,
-    status_code=204,
-    dependencies={"listing": Provide(common.offset_query)},
-)
+@crud.count_route()
 async def count_ledgers(ctx: Context, organization_id: UUID, listing: ListQuery) -> Response[None]:
     return common.count_response(await service.count(ctx, organization_id, listing))
 

@@ -8,10 +8,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Router, delete, get, patch, post
-from litestar.di import Provide
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata
 from kontor.service import operation_routes as service
 from kontor.service.context import Context
@@ -193,13 +192,11 @@ async def get_operation_route(
     return present(await service.get(ctx, organization_id, ledger_id, operation_route_id))
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_operation_routes(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery
 ) -> common.CursorPageOut[OperationRoute]:
-    page = await service.list_(ctx, organization_id, ledger_id, listing)
-    items = [present(row) for row in page.rows]  # type: ignore[arg-type]
-    return common.CursorPageOut(items, limit=listing.limit, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
+    return crud.cursor_page(await service.list_(ctx, organization_id, ledger_id, listing), present, listing)
 
 
 @patch("/{operation_route_id:str}", responses=ERROR_RESPONSES)

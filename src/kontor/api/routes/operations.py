@@ -7,10 +7,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import MediaType, Response, Router, get
-from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES
 from kontor.api.routes.transactions import OperationOut
 from kontor.core.balances import DIRECTIONS
@@ -43,7 +42,7 @@ def _direction(direction: str | None) -> str | None:
     return value
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_operations(
     ctx: Context,
     organization_id: UUID,

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Response, Router, delete, get, head, patch, post
-from litestar.di import Provide
+from litestar import Response, Router, delete, get, patch, post
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata, Status, StatusOut, Str256
 from kontor.core.iso import COUNTRIES
 from kontor.errors import FieldError, FieldErrors, codes
@@ -128,7 +127,7 @@ def _filters(
     )
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.offset_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.OFFSET_LISTING)
 async def list_organizations(
     ctx: Context,
     listing: ListQuery,
@@ -141,15 +140,10 @@ async def list_organizations(
     if query.metadata is not None and legal_name is not None:
         raise FieldErrors(codes.INVALID_QUERY_PARAMETER, "Filter by metadata or by name, not both.")
     rows = await service.list_(ctx, query)
-    return common.OffsetPage([present(r) for r in rows], page=query.page, limit=query.limit)
+    return crud.offset_page(rows, present, query)
 
 
-@head(
-    "/metrics/count",
-    responses=common.COUNT_RESPONSES,
-    status_code=204,
-    dependencies={"listing": Provide(common.offset_query)},
-)
+@crud.count_route()
 async def count_organizations(ctx: Context, listing: ListQuery) -> Response[None]:
     return common.count_response(await service.count(ctx, listing))
 

@@ -7,11 +7,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Response, Router, delete, get, head, patch, post
-from litestar.di import Provide
+from litestar import Response, Router, delete, get, patch, post
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata, Status, StatusOut, Str256
 from kontor.errors import FieldErrors, codes
 from kontor.service import portfolios as service
@@ -88,7 +87,7 @@ def _filters(entity_id: str | None, status: str | None) -> tuple[Filter, ...]:
     )
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.offset_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.OFFSET_LISTING)
 async def list_portfolios(
     ctx: Context,
     organization_id: UUID,
@@ -99,15 +98,10 @@ async def list_portfolios(
 ) -> common.OffsetPage[Portfolio]:
     query = listing.with_filters(*_filters(entity_id, status))
     rows = await service.list_(ctx, organization_id, ledger_id, query)
-    return common.OffsetPage([present(r) for r in rows], page=query.page, limit=query.limit)
+    return crud.offset_page(rows, present, query)
 
 
-@head(
-    "/metrics/count",
-    responses=common.COUNT_RESPONSES,
-    status_code=204,
-    dependencies={"listing": Provide(common.offset_query)},
-)
+@crud.count_route()
 async def count_portfolios(ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery) -> Response[None]:
     return common.count_response(await service.count(ctx, organization_id, ledger_id, listing))
 

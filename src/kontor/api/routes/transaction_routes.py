@@ -8,10 +8,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Router, delete, get, patch, post
-from litestar.di import Provide
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata
 from kontor.api.routes.operation_routes import OperationRoute
 from kontor.api.routes.operation_routes import present as present_operation_route
@@ -88,7 +87,7 @@ async def get_transaction_route(
     return present(await service.get(ctx, organization_id, ledger_id, transaction_route_id))
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_transaction_routes(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery
 ) -> common.CursorPageOut[TransactionRoute]:

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, head, patch, post
-from litestar.di import Provide
+from litestar import MediaType, Request, Response, Router, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from msgspec import UNSET, UnsetType
 
-from kontor.api import common
+from kontor.api import common, crud
 from kontor.api.common import ERROR_RESPONSES, Metadata
 from kontor.core import Action, LegIntent, Share, TransactionIntent, parse_amount
 from kontor.core.plan import DEFAULT_BALANCE_KEY, LegRate
@@ -459,7 +458,7 @@ def _window(listing: ListQuery) -> ListQuery:
     )
 
 
-@get("/", responses=ERROR_RESPONSES, dependencies={"listing": Provide(common.cursor_query)})
+@get("/", responses=ERROR_RESPONSES, dependencies=crud.CURSOR_LISTING)
 async def list_transactions(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery
 ) -> common.CursorPageOut[TransactionOut]:
@@ -467,12 +466,7 @@ async def list_transactions(
     return common.CursorPageOut(items, listing.limit, page.next_cursor, page.prev_cursor)  # type: ignore[arg-type]
 
 
-@head(
-    "/metrics/count",
-    responses=common.COUNT_RESPONSES,
-    status_code=204,
-    dependencies={"listing": Provide(common.cursor_query)},
-)
+@crud.count_route(common.cursor_query)
 async def count_transactions(
     ctx: Context, organization_id: UUID, ledger_id: UUID, listing: ListQuery, status: str | None = None
 ) -> Response[None]:

@@ -1,0 +1,46 @@
+"""The steps the resource handlers share: list and count routes, page envelopes.
+
+Every resource module still declares each of its handlers itself: Litestar reads a handler's
+signature to validate the request and to write the OpenAPI document (whose operation id and
+summary come from the function's name). Only what their bodies have in common lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from litestar import head
+from litestar.di import Provide
+
+from kontor.api import common
+from kontor.store.query import CursorPage, ListQuery
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+# The ``listing`` dependency of a list handler: offset paging (the onboarding resources) or cursor
+# paging (transactions, operations, balances, routes, account types).
+OFFSET_LISTING = {"listing": Provide(common.offset_query)}
+CURSOR_LISTING = {"listing": Provide(common.cursor_query)}
+
+
+def count_route(listing: Callable[..., Awaitable[ListQuery]] = common.offset_query) -> head:
+    """HEAD /metrics/count: the count of what the list would page through, answered by ``common.count_response``."""
+    return head(
+        "/metrics/count",
+        responses=common.COUNT_RESPONSES,
+        status_code=204,
+        dependencies={"listing": Provide(listing)},
+    )
+
+
+def offset_page(rows: Iterable[Row], present: Callable[[Row], T], query: ListQuery) -> common.OffsetPage[T]:
+    """One page of an offset list, each row presented."""
+    return common.OffsetPage([present(row) for row in rows], page=query.page, limit=query.limit)
+
+
+def cursor_page(page: CursorPage, present: Callable[[Any], T], query: ListQuery) -> common.CursorPageOut[T]:
+    """One page of a cursor list, each row presented, with the cursors of its neighbours."""
+    items = [present(row) for row in page.rows]
+    return common.CursorPageOut(items, query.limit, page.next_cursor, page.prev_cursor)
