@@ -1,4 +1,4 @@
-"""The steps the resource handlers share: list and count routes, page envelopes.
+"""The steps the resource handlers share: list and count routes, page envelopes, entity columns.
 
 Every resource module still declares each of its handlers itself: Litestar reads a handler's
 signature to validate the request and to write the OpenAPI document (whose operation id and
@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 from litestar import head
 from litestar.di import Provide
+from msgspec import UNSET, UnsetType
 
 from kontor.api import common
+from kontor.api.common import Metadata, Status
 from kontor.store.query import CursorPage, ListQuery
 
 T = TypeVar("T")
@@ -44,3 +46,25 @@ def cursor_page(page: CursorPage, present: Callable[[Any], T], query: ListQuery)
     """One page of a cursor list, each row presented, with the cursors of its neighbours."""
     items = [present(row) for row in page.rows]
     return common.CursorPageOut(items, query.limit, page.next_cursor, page.prev_cursor)
+
+
+def entity_columns(metadata: Metadata | None, status: Status | None) -> dict[str, Any]:
+    """The columns a new entity has besides its own: its metadata, checked, and its status (ACTIVE when omitted)."""
+    return {"metadata": common.check_metadata(metadata), **common.status_columns(status)}
+
+
+def named_changes(name: str | UnsetType, status: Status | UnsetType = UNSET, **given: Any) -> dict[str, Any]:
+    """The columns a PATCH of a named entity changes; a field left out (UNSET) keeps its value.
+
+    The name may not be blanked (0009); ``given`` are the entity's own columns, each as sent.
+    """
+    changes: dict[str, Any] = {} if name is UNSET else {"name": common.require(name, "name")}
+    changes.update({column: value for column, value in given.items() if value is not UNSET})
+    if status is not UNSET:
+        changes.update(common.status_columns(status))
+    return changes
+
+
+def blank_as_null(value: str | UnsetType | None) -> str | UnsetType | None:
+    """An empty text clears its column, as null does; a field left out (UNSET) stays left out."""
+    return value if value is UNSET else value or None

@@ -109,11 +109,7 @@ async def update_account_type(
     ctx: Context, organization_id: UUID, ledger_id: UUID, id: UUID, data: AccountTypeUpdate
 ) -> AccountType:
     common.check_texts(data)
-    changes: dict[str, Any] = {}
-    if data.name is not UNSET:
-        changes["name"] = common.require(data.name, "name")
-    if data.description is not UNSET:
-        changes["description"] = data.description or None
+    changes = crud.named_changes(data.name, description=crud.blank_as_null(data.description))
     metadata = common.metadata_patch(data.metadata)
     return present(await service.update(ctx, organization_id, ledger_id, id, changes, metadata))
 

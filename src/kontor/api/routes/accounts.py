@@ -113,8 +113,7 @@ def _create_values(data: AccountCreate) -> dict[str, Any]:
         "entity_id": data.entity_id,
         "holder_id": data.holder_id,
         "blocked": bool(data.blocked),
-        "metadata": common.check_metadata(data.metadata),
-        **common.status_columns(data.status),
+        **crud.entity_columns(data.metadata, data.status),
     }
 
 
@@ -185,26 +184,21 @@ async def count_accounts(ctx: Context, organization_id: UUID, ledger_id: UUID, l
     return common.count_response(await service.count(ctx, organization_id, ledger_id, listing))
 
 
-def _changes(data: AccountUpdate) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    if data.name is not UNSET:
-        changes["name"] = common.require(data.name, "name")
-    for field in ("segment_id", "portfolio_id", "entity_id", "blocked"):
-        value = getattr(data, field)
-        if value is not UNSET:
-            changes[field] = value
-    if data.status is not UNSET:
-        changes.update(common.status_columns(data.status))
-    return changes
-
-
 @patch("/{id:str}", responses=ERROR_RESPONSES)
 async def update_account(
     ctx: Context, organization_id: UUID, ledger_id: UUID, id: UUID, data: AccountUpdate
 ) -> Account:
     common.check_texts(data)
     metadata = common.metadata_patch(data.metadata)
-    return present(await service.update(ctx, organization_id, ledger_id, id, _changes(data), metadata))
+    changes = crud.named_changes(
+        data.name,
+        data.status,
+        segment_id=data.segment_id,
+        portfolio_id=data.portfolio_id,
+        entity_id=data.entity_id,
+        blocked=data.blocked,
+    )
+    return present(await service.update(ctx, organization_id, ledger_id, id, changes, metadata))
 
 
 @delete("/{id:str}", responses=ERROR_RESPONSES, status_code=204)

@@ -69,8 +69,7 @@ async def create_asset(ctx: Context, organization_id: UUID, ledger_id: UUID, dat
         "name": common.require(data.name, "name"),
         "type": common.require(data.type, "type"),
         "code": common.require(data.code, "code"),
-        "metadata": common.check_metadata(data.metadata),
-        **common.status_columns(data.status),
+        **crud.entity_columns(data.metadata, data.status),
     }
     return present(await service.create(ctx, organization_id, ledger_id, values))
 
@@ -96,11 +95,7 @@ async def count_assets(ctx: Context, organization_id: UUID, ledger_id: UUID, lis
 @patch("/{id:str}", responses=ERROR_RESPONSES)
 async def update_asset(ctx: Context, organization_id: UUID, ledger_id: UUID, id: UUID, data: AssetUpdate) -> Asset:
     common.check_texts(data)
-    changes: dict[str, Any] = {}
-    if data.name is not UNSET:
-        changes["name"] = common.require(data.name, "name")
-    if data.status is not UNSET:
-        changes.update(common.status_columns(data.status))
+    changes = crud.named_changes(data.name, data.status)
     metadata = common.metadata_patch(data.metadata)
     return present(await service.update(ctx, organization_id, ledger_id, id, changes, metadata))
 

@@ -74,9 +74,8 @@ async def create_ledger(ctx: Context, organization_id: UUID, data: LedgerCreate)
     common.check_texts(data)
     values = {
         "name": common.require(data.name, "name"),
-        "metadata": common.check_metadata(data.metadata),
+        **crud.entity_columns(data.metadata, data.status),
         "settings": _create_settings(data.settings),
-        **common.status_columns(data.status),
     }
     return present(await service.create(ctx, organization_id, values))
 
@@ -114,11 +113,7 @@ async def count_ledgers(ctx: Context, organization_id: UUID, listing: ListQuery)
 @patch("/{ledger_id:str}", responses=ERROR_RESPONSES)
 async def update_ledger(ctx: Context, organization_id: UUID, ledger_id: UUID, data: LedgerUpdate) -> Ledger:
     common.check_texts(data)
-    changes: dict[str, Any] = {}
-    if data.name is not UNSET:
-        changes["name"] = common.require(data.name, "name")
-    if data.status is not UNSET:
-        changes.update(common.status_columns(data.status))
+    changes = crud.named_changes(data.name, data.status)
     metadata = common.metadata_patch(data.metadata)
     return present(await service.update(ctx, organization_id, ledger_id, changes, metadata))
 

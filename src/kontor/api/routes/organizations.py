@@ -103,8 +103,7 @@ async def create_organization(ctx: Context, data: OrganizationCreate) -> Organiz
         "doing_business_as": data.doing_business_as,
         "parent_organization_id": data.parent_organization_id,
         "address": _address(data.address),
-        "metadata": common.check_metadata(data.metadata),
-        **common.status_columns(data.status),
+        **crud.entity_columns(data.metadata, data.status),
     }
     return present(await service.create(ctx, values))
 

@@ -67,8 +67,7 @@ async def create_portfolio(ctx: Context, organization_id: UUID, ledger_id: UUID,
     values = {
         "name": common.require(data.name, "name"),
         "entity_id": data.entity_id or None,
-        "metadata": common.check_metadata(data.metadata),
-        **common.status_columns(data.status),
+        **crud.entity_columns(data.metadata, data.status),
     }
     return present(await service.create(ctx, organization_id, ledger_id, values))
 
@@ -111,13 +110,7 @@ async def update_portfolio(
     ctx: Context, organization_id: UUID, ledger_id: UUID, id: UUID, data: PortfolioUpdate
 ) -> Portfolio:
     common.check_texts(data)
-    changes: dict[str, Any] = {}
-    if data.name is not UNSET:
-        changes["name"] = common.require(data.name, "name")
-    if data.entity_id is not UNSET:
-        changes["entity_id"] = data.entity_id or None
-    if data.status is not UNSET:
-        changes.update(common.status_columns(data.status))
+    changes = crud.named_changes(data.name, data.status, entity_id=crud.blank_as_null(data.entity_id))
     metadata = common.metadata_patch(data.metadata)
     return present(await service.update(ctx, organization_id, ledger_id, id, changes, metadata))
 

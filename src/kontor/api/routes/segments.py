@@ -61,8 +61,7 @@ async def create_segment(ctx: Context, organization_id: UUID, ledger_id: UUID, d
     common.check_texts(data)
     values = {
         "name": common.require(data.name, "name"),
-        "metadata": common.check_metadata(data.metadata),
-        **common.status_columns(data.status),
+        **crud.entity_columns(data.metadata, data.status),
     }
     return present(await service.create(ctx, organization_id, ledger_id, values))
 
@@ -90,11 +89,7 @@ async def update_segment(
     ctx: Context, organization_id: UUID, ledger_id: UUID, id: UUID, data: SegmentUpdate
 ) -> Segment:
     common.check_texts(data)
-    changes: dict[str, Any] = {}
-    if data.name is not UNSET:
-        changes["name"] = common.require(data.name, "name")
-    if data.status is not UNSET:
-        changes.update(common.status_columns(data.status))
+    changes = crud.named_changes(data.name, data.status)
     metadata = common.metadata_patch(data.metadata)
     return present(await service.update(ctx, organization_id, ledger_id, id, changes, metadata))
 
