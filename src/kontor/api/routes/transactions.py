@@ -231,18 +231,24 @@ def _rate(rate: RateIn | None) -> LegRate | None:
     return LegRate(rate.from_, rate.to, value, str(rate.external_id) if rate.external_id else None)
 
 
-def _intent(
-    header: _Header,
-    asset: str,
-    value: Decimal,
-    sources: tuple[LegIntent, ...],
-    destinations: tuple[LegIntent, ...],
-    pending: bool,
-) -> TransactionIntent:
+def intent_of(header: _Header, send: SendIn | InflowSendIn | OutflowSendIn, pending: bool) -> TransactionIntent:
+    """The intent of a body (also each item of a batch); legs first, in order, then the header.
+
+    A side the body has no legs for (an inflow's source, an outflow's destination) is
+    ``@external/<asset>`` for the whole value.
+    """
+    if isinstance(send, InflowSendIn):
+        sources = _external(send.asset, send.value)
+    else:
+        sources = _legs(send.source.from_, "source.from")
+    if isinstance(send, OutflowSendIn):
+        destinations = _external(send.asset, send.value)
+    else:
+        destinations = _legs(send.distribute.to, "distribute.to")
     common.check_texts(header)
     return TransactionIntent(
-        asset=common.require(asset, "send.asset"),
-        value=parse_amount(value, "send.value"),
+        asset=common.require(send.asset, "send.asset"),
+        value=parse_amount(send.value, "send.value"),
         sources=sources,
         destinations=destinations,
         pending=pending,
@@ -252,18 +258,6 @@ def _intent(
         metadata=common.check_metadata(header.metadata) or None,
         route=header.route,
         route_id=str(header.route_id) if header.route_id else None,
-    )
-
-
-def intent_of(header: _Header, send: SendIn, pending: bool) -> TransactionIntent:
-    """The intent of a /json-shaped body (also each item of a batch)."""
-    return _intent(
-        header,
-        send.asset,
-        send.value,
-        _legs(send.source.from_, "source.from"),
-        _legs(send.distribute.to, "distribute.to"),
-        pending,
     )
 
 
@@ -280,19 +274,25 @@ def answer(outcome: Outcome, status_code: int = 201) -> Response[bytes]:
     )
 
 
+def _create_or_hold(pending: bool) -> Action:
+    """A pending transaction holds its funds until commit or cancel."""
+    return Action.PENDING if pending else Action.CREATE
+
+
 async def _post(
     ctx: Context,
     request: Request[Any, Any, Any],
     organization_id: UUID,
     ledger_id: UUID,
-    intent: TransactionIntent,
+    data: TransactionIn | InflowIn | OutflowIn,
     action: Action,
-    header: _Header,
     key: str | None,
     ttl: str | None,
     endpoint: str,
 ) -> Response[bytes]:
-    date = service.transaction_date(header.transaction_date, pending=intent.pending)
+    """Post one transaction body; only the PENDING action holds funds (annotations and blocks never do)."""
+    intent = intent_of(data, data.send, action is Action.PENDING)
+    date = service.transaction_date(data.transaction_date, pending=intent.pending)
     idem = service.idempotency(key, ttl, endpoint, await request.body())
     return answer(await service.create(ctx, organization_id, ledger_id, intent, action, idem, date))
 
@@ -308,9 +308,8 @@ async def create_json(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """A transaction with explicit sources and destinations; ``pending`` holds the funds until commit."""
-    intent = intent_of(data, data.send, data.pending)
-    action = Action.PENDING if data.pending else Action.CREATE
-    return await _post(ctx, request, organization_id, ledger_id, intent, action, data, key, ttl, "json")
+    action = _create_or_hold(data.pending)
+    return await _post(ctx, request, organization_id, ledger_id, data, action, key, ttl, "json")
 
 
 @post("/inflow", responses=_documented(201, "TransactionOut"), status_code=201)
@@ -324,16 +323,7 @@ async def create_inflow(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """Money entering the ledger: the source is ``@external/<asset>`` for the whole value."""
-    send = data.send
-    intent = _intent(
-        data,
-        send.asset,
-        send.value,
-        _external(send.asset, send.value),
-        _legs(send.distribute.to, "distribute.to"),
-        False,
-    )
-    return await _post(ctx, request, organization_id, ledger_id, intent, Action.CREATE, data, key, ttl, "inflow")
+    return await _post(ctx, request, organization_id, ledger_id, data, Action.CREATE, key, ttl, "inflow")
 
 
 @post("/outflow", responses=_documented(201, "TransactionOut"), status_code=201)
@@ -347,17 +337,8 @@ async def create_outflow(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """Money leaving the ledger: the destination is ``@external/<asset>`` for the whole value."""
-    send = data.send
-    intent = _intent(
-        data,
-        send.asset,
-        send.value,
-        _legs(send.source.from_, "source.from"),
-        _external(send.asset, send.value),
-        data.pending,
-    )
-    action = Action.PENDING if data.pending else Action.CREATE
-    return await _post(ctx, request, organization_id, ledger_id, intent, action, data, key, ttl, "outflow")
+    action = _create_or_hold(data.pending)
+    return await _post(ctx, request, organization_id, ledger_id, data, action, key, ttl, "outflow")
 
 
 @post("/annotation", responses=_documented(201, "TransactionOut"), status_code=201)
@@ -371,22 +352,7 @@ async def create_annotation(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """A record of a transaction (status NOTED) that moves no money."""
-    intent = intent_of(data, data.send, False)
-    return await _post(ctx, request, organization_id, ledger_id, intent, Action.ANNOTATE, data, key, ttl, "annotation")
-
-
-async def _move_between_keys(
-    ctx: Context,
-    request: Request[Any, Any, Any],
-    organization_id: UUID,
-    ledger_id: UUID,
-    data: TransactionIn,
-    key: str | None,
-    ttl: str | None,
-    action: Action,
-) -> Response[bytes]:
-    intent = intent_of(data, data.send, False)  # block and unblock are never pending
-    return await _post(ctx, request, organization_id, ledger_id, intent, action, data, key, ttl, action.value)
+    return await _post(ctx, request, organization_id, ledger_id, data, Action.ANNOTATE, key, ttl, "annotation")
 
 
 @post("/block", responses=_documented(201, "TransactionOut"), status_code=201)
@@ -400,7 +366,7 @@ async def create_block(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """Move funds as a block (e.g. into a blocked balance key of the same account); operations typed BLOCK."""
-    return await _move_between_keys(ctx, request, organization_id, ledger_id, data, key, ttl, Action.BLOCK)
+    return await _post(ctx, request, organization_id, ledger_id, data, Action.BLOCK, key, ttl, "block")
 
 
 @post("/unblock", responses=_documented(201, "TransactionOut"), status_code=201)
@@ -414,7 +380,7 @@ async def create_unblock(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """Move blocked funds back; operations typed UNBLOCK."""
-    return await _move_between_keys(ctx, request, organization_id, ledger_id, data, key, ttl, Action.UNBLOCK)
+    return await _post(ctx, request, organization_id, ledger_id, data, Action.UNBLOCK, key, ttl, "unblock")
 
 
 async def _settle(
