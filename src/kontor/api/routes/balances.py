@@ -119,25 +119,32 @@ def _time(value: datetime) -> str:
     return common.timestamp(value) or ""
 
 
+def _identity(row: Record) -> dict[str, Any]:
+    """The fields a balance answers alike now and at a past instant: whose it is, its key, its settings."""
+    return {
+        "id": row["id"],
+        "organization_id": row["organization_id"],
+        "ledger_id": row["ledger_id"],
+        "account_id": row["account_id"],
+        "alias": row["alias"],
+        "key": row["key"],
+        "asset_code": row["asset_code"],
+        "account_type": row["account_type"],
+        "direction": row["direction"],
+        "settings": _settings_out(row["settings"]),
+        "created_at": _time(row["created_at"]),
+    }
+
+
 def present(row: Record) -> Balance:
     return Balance(
-        id=row["id"],
-        organization_id=row["organization_id"],
-        ledger_id=row["ledger_id"],
-        account_id=row["account_id"],
-        alias=row["alias"],
-        key=row["key"],
-        asset_code=row["asset_code"],
+        **_identity(row),
         available=format_amount(row["available"]),
         on_hold=format_amount(row["on_hold"]),
         version=row["version"],
-        account_type=row["account_type"],
         allow_sending=row["allow_sending"],
         allow_receiving=row["allow_receiving"],
-        direction=row["direction"],
         overdraft_used=format_amount(row["overdraft_used"]),
-        settings=_settings_out(row["settings"]),
-        created_at=_time(row["created_at"]),
         updated_at=_time(row["updated_at"]),
         deleted_at=common.timestamp(row["deleted_at"]),
         metadata=row["metadata"] or {},
@@ -145,23 +152,13 @@ def present(row: Record) -> Balance:
 
 
 def present_history(state: BalanceAt) -> BalanceHistory:
-    row = state.balance
+    """The balance's identity now, its amounts as ``state`` left them."""
     return BalanceHistory(
-        id=row["id"],
-        organization_id=row["organization_id"],
-        ledger_id=row["ledger_id"],
-        account_id=row["account_id"],
-        alias=row["alias"],
-        key=row["key"],
-        asset_code=row["asset_code"],
+        **_identity(state.balance),
         available=format_amount(state.available),
         on_hold=format_amount(state.on_hold),
         version=state.version,
-        account_type=row["account_type"],
-        direction=row["direction"],
         overdraft_used=format_amount(state.overdraft_used),
-        settings=_settings_out(row["settings"]),
-        created_at=_time(row["created_at"]),
         updated_at=_time(state.updated_at),
     )
 
