@@ -1,4 +1,4 @@
-"""The steps the resource handlers share: list and count routes, page envelopes, entity columns.
+"""The steps the resource handlers share: list and count routes, page envelopes, entity columns in and out.
 
 Every resource module still declares each of its handlers itself: Litestar reads a handler's
 signature to validate the request and to write the OpenAPI document (whose operation id and
@@ -16,6 +16,7 @@ from msgspec import UNSET, UnsetType
 
 from kontor.api import common
 from kontor.api.common import Metadata, Status
+from kontor.store.db import Record
 from kontor.store.query import CursorPage, ListQuery
 
 T = TypeVar("T")
@@ -68,3 +69,13 @@ def named_changes(name: str | UnsetType, status: Status | UnsetType = UNSET, **g
 def blank_as_null(value: str | UnsetType | None) -> str | UnsetType | None:
     """An empty text clears its column, as null does; a field left out (UNSET) stays left out."""
     return value if value is UNSET else value or None
+
+
+def record_fields(row: Record) -> dict[str, Any]:
+    """The fields every onboarding entity answers from the same columns: its metadata and its times."""
+    return {
+        "metadata": row["metadata"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "deleted_at": row["deleted_at"],
+    }

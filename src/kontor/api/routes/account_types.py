@@ -57,10 +57,7 @@ def present(row: Record) -> AccountType:
         ledger_id=row["ledger_id"],
         name=row["name"],
         key_value=row["key_value"],
-        metadata=row["metadata"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
+        **crud.record_fields(row),
         description=row["description"],
     )
 

@@ -92,10 +92,7 @@ def present(row: Record) -> Account:
         type=row["type"],
         blocked=row["blocked"],
         holder_check_skipped=False,
-        metadata=row["metadata"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
+        **crud.record_fields(row),
     )
 
 

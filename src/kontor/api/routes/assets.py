@@ -55,10 +55,7 @@ def present(row: Record) -> Asset:
         status=common.status_out(row),
         ledger_id=row["ledger_id"],
         organization_id=row["organization_id"],
-        metadata=row["metadata"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
+        **crud.record_fields(row),
     )
 
 

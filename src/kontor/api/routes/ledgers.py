@@ -52,11 +52,8 @@ def present(row: Record) -> Ledger:
         name=row["name"],
         organization_id=row["organization_id"],
         status=common.status_out(row),
-        metadata=row["metadata"],
         settings=ledger_settings.merged(row["settings"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
+        **crud.record_fields(row),
     )
 
 

@@ -73,10 +73,7 @@ def present(row: Record) -> Organization:
         legal_document=row["legal_document"],
         address=address,
         status=common.status_out(row),
-        metadata=row["metadata"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
+        **crud.record_fields(row),
     )
 
 

@@ -49,10 +49,7 @@ def present(row: Record) -> Segment:
         ledger_id=row["ledger_id"],
         organization_id=row["organization_id"],
         status=common.status_out(row),
-        metadata=row["metadata"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
+        **crud.record_fields(row),
     )
 
 

@@ -57,10 +57,7 @@ def present(route: service.TransactionRoute) -> TransactionRoute:
         ledger_id=row["ledger_id"],
         title=row["title"],
         operation_routes=[present_operation_route(op) for op in route.operation_routes],
-        metadata=row["metadata"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
+        **crud.record_fields(row),
         description=row["description"] or None,
     )
 
