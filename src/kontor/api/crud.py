@@ -79,3 +79,8 @@ def record_fields(row: Record) -> dict[str, Any]:
         "updated_at": row["updated_at"],
         "deleted_at": row["deleted_at"],
     }
+
+
+def texts_given(**texts: str | UnsetType | None) -> dict[str, Any]:
+    """The texts a PATCH of a route changes: an empty, null or omitted text keeps its value (as in Midaz)."""
+    return {column: text for column, text in texts.items() if isinstance(text, str) and text}

@@ -204,11 +204,7 @@ async def update_operation_route(
     ``accountingEntries`` merges per action (null removes one; a null object removes all)."""
     common.check_texts(data)
     entries_in = data.accounting_entries
-    changes: dict[str, Any] = {
-        column: value
-        for column, value in (("title", data.title), ("description", data.description), ("code", data.code))
-        if isinstance(value, str) and value
-    }
+    changes = crud.texts_given(title=data.title, description=data.description, code=data.code)
     account = _account(data.account) if isinstance(data.account, AccountRuleIn) else None
     changes.update(account or {})
     patch_entries = _entries_patch(entries_in) if isinstance(entries_in, EntriesIn) else None

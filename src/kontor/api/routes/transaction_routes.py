@@ -99,11 +99,7 @@ async def update_transaction_route(
 ) -> TransactionRoute:
     """Empty or null texts keep their value; ``operationRoutes``, when given, replaces every link."""
     common.check_texts(data)
-    changes = {
-        column: value
-        for column, value in (("title", data.title), ("description", data.description))
-        if isinstance(value, str) and value
-    }
+    changes = crud.texts_given(title=data.title, description=data.description)
     operation_routes = data.operation_routes if isinstance(data.operation_routes, list) else None
     metadata = common.metadata_patch(data.metadata)
     route = await service.update(
