@@ -71,6 +71,11 @@ def blank_as_null(value: str | UnsetType | None) -> str | UnsetType | None:
     return value if value is UNSET else value or None
 
 
+def texts_given(**texts: str | UnsetType | None) -> dict[str, Any]:
+    """The texts a PATCH of a route changes: an empty, null or omitted text keeps its value (as in Midaz)."""
+    return {column: text for column, text in texts.items() if isinstance(text, str) and text}
+
+
 def record_fields(row: Record) -> dict[str, Any]:
     """The fields every onboarding entity answers from the same columns: its metadata and its times."""
     return {
@@ -79,8 +84,3 @@ def record_fields(row: Record) -> dict[str, Any]:
         "updated_at": row["updated_at"],
         "deleted_at": row["deleted_at"],
     }
-
-
-def texts_given(**texts: str | UnsetType | None) -> dict[str, Any]:
-    """The texts a PATCH of a route changes: an empty, null or omitted text keeps its value (as in Midaz)."""
-    return {column: text for column, text in texts.items() if isinstance(text, str) and text}
