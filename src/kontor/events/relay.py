@@ -221,6 +221,8 @@ class Relay:
 
     async def _deliver_forever(self, sink: Sink) -> None:
         backoff = Backoff(self._settings.events_retry_base_s, self._settings.events_retry_max_s)
+        loop = asyncio.get_running_loop()
+        passed_at = 0.0
         while True:
             token = self._notifier.token(None if sink.ledger_id is None else _chain_of(sink))
             try:
@@ -236,12 +238,14 @@ class Relay:
                 log.warning("events: %s cannot read the journal: %s", sink.name, exc)
                 await asyncio.sleep(backoff.next_delay_s())
                 continue
+            passed_at = loop.time()
             # Caught up with what ``pending`` saw (a commit after that set ``token`` already): wait.
-            # Woken by a commit, linger a moment: under load the next commits follow within
-            # milliseconds, and one pass then carries all their events (a pass costs reads and a
-            # cursor write whatever its size).
+            # A pass costs its reads and a cursor write whatever its size, and under load a commit
+            # (and its notification) comes every few milliseconds: passes start at most one per
+            # ``events_linger_s``, so each carries the events of many commits. A notification
+            # after a quiet spell is acted on at once.
             if not behind and await self._notifier.wait(token, self._settings.events_poll_s):
-                await asyncio.sleep(self._settings.events_linger_s)
+                await asyncio.sleep(max(0.0, passed_at + self._settings.events_linger_s - loop.time()))
 
     async def _drain(self, sink: Sink, chain: store.Pending, backoff: Backoff) -> bool:
         """Deliver one batch of one chain; whether it was a full batch (more may follow)."""
