@@ -1,17 +1,21 @@
-"""Phase f (issue 6): the events relay's cost, measured as phase b run again with it delivering.
+"""Phases f and g (issue 6): the events relay's cost, measured as phase b run again with it delivering.
 
-kontor is restarted with its RabbitMQ sink on (``KONTOR_EVENTS_RABBITMQ_URL``), publishing to a
-durable topic exchange with one durable queue bound to every event, as a consumer would have it.
-The sink's cursors start at the journal's heads, so the relay begins caught up (the set-up and the
-earlier phases wrote some 100,000 events it would otherwise deliver first) and the phase measures
-the steady state: every event of every transfer of the phase delivered while the phase runs.
-After the phase the harness waits until the relay has delivered everything and reports how long
-that took, so a relay that fell behind cannot pass for a cheap one.
+kontor is restarted with its RabbitMQ sink on (``KONTOR_EVENTS_RABBITMQ_URL``), publishing every
+event to a durable topic exchange, persistent, with publisher confirms. The sink's cursors start at
+the journal's heads, so the relay begins caught up (the set-up and the earlier phases wrote some
+100,000 events it would otherwise deliver first) and the phase measures the steady state: every
+event of every transfer of the phase delivered while the phase runs. After the phase the harness
+waits until the relay has delivered everything and reports how long that took, so a relay that fell
+behind cannot pass for a cheap one.
+
+The broker runs on the machine under test, so the two phases tell kontor's cost and the broker's
+apart. In f no queue is bound: the broker confirms every message and drops it, using little CPU,
+and what the phase loses against b is kontor's (and PostgreSQL's) work for the relay. In g one
+durable queue takes every event, as a consumer's would: the broker then stores them, on the same
+cores.
 
 The broker is ``BENCH_RABBITMQ_URL``, else the local one (guest/guest on 127.0.0.1:5672) when it
-answers; ``BENCH_RABBITMQ_URL=off`` skips the phase. ``BENCH_RABBITMQ_QUEUE=off`` binds no queue:
-the broker then confirms and drops every message, which shows kontor's own cost apart from the
-broker's work of storing persistent messages (on this machine the broker shares the two cores).
+answers; ``BENCH_RABBITMQ_URL=off`` skips both phases.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ DRAIN_TIMEOUT_S = 120.0
 
 
 def broker_url() -> str | None:
-    """The broker phase f publishes to, or None when there is none (the phase is skipped)."""
+    """The broker phases f and g publish to, or None when there is none (they are skipped)."""
     configured = os.environ.get("BENCH_RABBITMQ_URL", "").strip()
     if configured.lower() == "off":
         return None
@@ -49,30 +53,24 @@ def broker_url() -> str | None:
 
 
 def kontor_env(url: str) -> dict[str, str]:
-    """What kontor is started with in phase f."""
+    """What kontor is started with in phases f and g."""
     return {"KONTOR_EVENTS_RABBITMQ_URL": url, "KONTOR_EVENTS_RABBITMQ_EXCHANGE": EXCHANGE}
 
 
-def binds_queue() -> bool:
-    return os.environ.get("BENCH_RABBITMQ_QUEUE", "").strip().lower() != "off"
-
-
-async def prepare_broker(url: str) -> None:
-    """The exchange and, unless ``BENCH_RABBITMQ_QUEUE=off``, one queue bound to every event, empty."""
+async def prepare_broker(url: str, *, queue: bool) -> None:
+    """The exchange, and with ``queue`` one durable queue bound to every event, empty."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
         exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
         await channel.queue_delete(QUEUE)
-        if binds_queue():
-            queue = await channel.declare_queue(QUEUE, durable=True)
-            await queue.bind(exchange, "#")
+        if queue:
+            bound = await channel.declare_queue(QUEUE, durable=True)
+            await bound.bind(exchange, "#")
 
 
-async def queued(url: str) -> int | None:
-    """How many messages the queue holds (None: no queue was bound)."""
-    if not binds_queue():
-        return None
+async def queued(url: str) -> int:
+    """How many messages the queue holds."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()

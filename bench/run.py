@@ -9,7 +9,8 @@ c) the same, every transfer crediting one hot account;
 d) batches of 1,000 transfers through POST .../transactions/batch, when kontor has it;
 e) latency at a fixed offered rate of 100 and of 500 transfers/s (open loop);
 f) b again with the events relay delivering every event to RabbitMQ, when a broker answers
-   (issue 6; see bench/relay.py).
+   (issue 6): with no queue bound (the relay's own cost), then (g) with a durable queue taking
+   every event (the broker storing them too, on the same cores); see bench/relay.py.
 
 Each phase lasts ``BENCH_SECONDS`` (default 20). Prints a table and writes ``bench/results/latest.json``
 and ``bench/results/latest.png``. See bench/README.md.
@@ -101,8 +102,9 @@ def main() -> int:
             kontor_alive = kontor.process.poll() is None
             kontor.stop()
             kontor = None
-            phases["f"], kontor_alive_f = _with_relay(config, database, ledger, pool)
-            kontor_alive = kontor_alive and kontor_alive_f
+            for key, queue in (("f", False), ("g", True)):
+                phases[key], alive = _with_relay(config, database, ledger, pool, key, queue=queue)
+                kontor_alive = kontor_alive and alive
         report.add_ratios(phases)
         time.sleep(PAUSE_BETWEEN_PHASES_S)  # let the last phase's stragglers commit before counting
         check = _cross_check(config, phases, database.count_transactions(ledger.ledger_id))
@@ -156,30 +158,31 @@ def _phases(
 
 
 def _with_relay(
-    config: Config, database: Database, ledger: ledgers.Ledger, pool: ProcessPoolExecutor
+    config: Config, database: Database, ledger: ledgers.Ledger, pool: ProcessPoolExecutor, key: str, *, queue: bool
 ) -> tuple[Phase, bool]:
-    """Phase f: b again, kontor restarted with its events relay delivering to RabbitMQ."""
-    label = "f) as b, relay delivering to RabbitMQ"
+    """Phase f (``queue`` False) or g: b again, kontor restarted with its relay delivering to RabbitMQ."""
+    where = "a durable queue" if queue else "no queue bound"
+    label = f"{key}) as f, a durable queue bound" if queue else f"{key}) as b, relay to RabbitMQ, no queue"
     url = relay.broker_url()
     if url is None:
-        print("f) skipped: no RabbitMQ answers (BENCH_RABBITMQ_URL)", flush=True)
-        return Phase("f", label, None, note="skipped: no RabbitMQ broker answered"), True
-    print("f) single transfers, the relay delivering every event to RabbitMQ", flush=True)
-    asyncio.run(relay.prepare_broker(url))
+        print(f"{key}) skipped: no RabbitMQ answers (BENCH_RABBITMQ_URL)", flush=True)
+        return Phase(key, label, None, note="skipped: no RabbitMQ broker answered"), True
+    print(f"{key}) single transfers, the relay delivering every event to RabbitMQ, {where}", flush=True)
+    asyncio.run(relay.prepare_broker(url, queue=queue))
     asyncio.run(relay.start_cursors_at_heads(database.url))
-    kontor = Kontor(database.url, config.workers, RESULTS_DIR / "latest-server-f.log", relay.kontor_env(url))
+    log = RESULTS_DIR / f"latest-server-{key}.log"
+    kontor = Kontor(database.url, config.workers, log, relay.kontor_env(url))
     try:
         meter = CpuMeter(kontor.process.pid, database.postmaster_pid())
         target = Target(kontor.host, kontor.port, ledger.path, config.accounts)
-        phase = _HttpPhases(pool, meter, config, target).closed("f", label, "closed", config.clients)
+        phase = _HttpPhases(pool, meter, config, target).closed(key, label, "closed", config.clients)
         drain = relay.wait_drained(database.url)
-        queued = asyncio.run(relay.queued(url))
         caught_up = (
             f"caught up {drain.caught_up_after_s:.1f} s after the phase"
             if drain.caught_up_after_s is not None
             else f"still behind {relay.DRAIN_TIMEOUT_S:.0f} s after the phase"
         )
-        held = "no queue bound" if queued is None else f"{queued:,} messages in the durable queue"
+        held = f"{asyncio.run(relay.queued(url)):,} messages in the durable queue" if queue else "no queue bound"
         phase.note = f"relay: {drain.backlog_at_end:,} events behind at the end, {caught_up}; {held}"
         return phase, kontor.process.poll() is None
     finally:
@@ -332,7 +335,7 @@ def _report(
         print("  MORE in the ledger than acknowledged or unanswered: some refused transfer was committed")
     if not kontor_alive:
         print("kontor's process exited during the run: see bench/results/latest-server.log")
-    print("goals (issue 5):\n" + report.goals_text(phases))
+    print("goals (issues 5 and 6):\n" + report.goals_text(phases))
     report.write_json(RESULTS_DIR / "latest.json", report.summary(phases, run))
     title = (
         f"kontor {__version__} ({run['git_commit']}), {config.workers} workers, {config.clients} clients, "
