@@ -111,8 +111,8 @@ async def test_concurrent_transfers_two_workers(own_database_url, tmp_path: Path
         async with _client(server) as client:
             ledger = await load.setup(client, ACCOUNTS, funding=load.Decimal(100_000))
             answers = await load.run(client, ledger, TRANSFERS, CLIENTS, seed=1)
-    statuses = Counter((a.status, a.code) for a in answers)
-    assert statuses[201] > TRANSFERS // 2, statuses
+    statuses = Counter(a.status for a in answers)
+    assert statuses[201] > TRANSFERS // 2, Counter((a.status, a.code) for a in answers)
     await _check(database_url, ledger, answers, crashed=False)
 
 
