@@ -30,9 +30,11 @@ class Settings:
     events_relay: bool = True
     events_rabbitmq_url: str | None = None
     events_rabbitmq_exchange: str = "kontor.events"
+    events_rabbitmq_types: str = ""
     events_nats_url: str | None = None
     events_nats_stream: str = "KONTOR_EVENTS"
     events_nats_subject: str = "kontor.events"
+    events_nats_types: str = ""
     events_webhooks: bool = True
     events_batch_max: int = 500
     events_attempts_max: int = 10
@@ -59,9 +61,11 @@ ENV: dict[str, str] = {
     "events_relay": "KONTOR_EVENTS_RELAY",
     "events_rabbitmq_url": "KONTOR_EVENTS_RABBITMQ_URL",
     "events_rabbitmq_exchange": "KONTOR_EVENTS_RABBITMQ_EXCHANGE",
+    "events_rabbitmq_types": "KONTOR_EVENTS_RABBITMQ_TYPES",
     "events_nats_url": "KONTOR_EVENTS_NATS_URL",
     "events_nats_stream": "KONTOR_EVENTS_NATS_STREAM",
     "events_nats_subject": "KONTOR_EVENTS_NATS_SUBJECT",
+    "events_nats_types": "KONTOR_EVENTS_NATS_TYPES",
     "events_webhooks": "KONTOR_EVENTS_WEBHOOKS",
     "events_batch_max": "KONTOR_EVENTS_BATCH_MAX",
     "events_attempts_max": "KONTOR_EVENTS_ATTEMPTS_MAX",

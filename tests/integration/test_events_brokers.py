@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
+import asyncpg
 import nats
 import pytest
 from litestar.testing import AsyncTestClient
@@ -150,3 +151,56 @@ async def test_rabbitmq_and_jetstream_receive_every_event_in_journal_order(broke
     ]
     assert_in_chain_order(js)
     assert assert_valid(js) == len(rows)
+
+
+async def _caught_up(database_url: str, sinks: tuple[str, ...]) -> None:
+    """Until every sink's cursor stands at every chain's head: it has passed over every event."""
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+    conn = await asyncpg.connect(database_url)
+    try:
+        while True:
+            behind = await conn.fetchval(
+                """SELECT count(*) FROM journal_heads h CROSS JOIN unnest($1::text[]) AS s(sink)
+                     LEFT JOIN event_cursors c
+                       ON c.sink = s.sink AND c.organization_id = h.organization_id AND c.ledger_id = h.ledger_id
+                    WHERE coalesce(c.seq, 0) < h.seq""",
+                list(sinks),
+            )
+            if behind == 0:
+                return
+            assert time.monotonic() < deadline, f"{behind} chains not yet relayed"
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def test_each_broker_publishes_only_the_event_types_it_is_limited_to(own_database_url):
+    exchange, stream, subject = unique_name("kontor.test"), unique_name("KONTOR_TEST"), unique_name("kontortest")
+    queue = Queue(exchange)
+    await queue.open()
+    settings = fast_settings(
+        own_database_url,
+        events_rabbitmq_url=RABBITMQ_URL,
+        events_rabbitmq_exchange=exchange,
+        events_rabbitmq_types="transaction.posted, transaction.reverted",
+        events_nats_url=NATS_URL,
+        events_nats_stream=stream,
+        events_nats_subject=subject,
+        events_nats_types="balance.changed",
+    )
+    try:
+        async with AsyncTestClient(app=create_app(settings), base_url="http://kontor.test") as client:
+            _, _, base = await funded_ledger(client)
+            posted = await create(client, f"{base}/transactions/json", transfer(30))
+            await create(client, f"{base}/transactions/{posted['id']}/revert", {})
+            await _caught_up(own_database_url, ("rabbitmq", "nats"))
+            rows = await journal(own_database_url)
+            transactions = [r for r in rows if r["event_type"] in ("transaction.posted", "transaction.reverted")]
+            balances = [r for r in rows if r["event_type"] == "balance.changed"]
+            assert len(transactions) == 3 and len(balances) >= 6  # the funding, the transfer, its reversal
+            amqp = await queue.wait_for(len(transactions))
+            assert sorted(e["id"] for e in amqp) == sorted(str(r["id"]) for r in transactions)
+            js = await jetstream_events(stream, subject, len(balances))
+            assert sorted(e["id"] for e in js) == sorted(str(r["id"]) for r in balances)
+    finally:
+        await queue.close()

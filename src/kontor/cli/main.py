@@ -10,7 +10,7 @@ import time
 import typer
 
 from kontor import __version__, bootstrap
-from kontor.config import load
+from kontor.config import Settings, load
 
 # How long a stopping server waits for open requests (event streams) before closing them.
 SHUTDOWN_GRACE_S = 3
@@ -32,7 +32,7 @@ def serve() -> None:
     import uvicorn
 
     started = time.perf_counter()
-    settings = load()
+    settings = _settings()
     _logging(settings.log_level)
     database = bootstrap.resolve_database(settings)
     try:
@@ -106,7 +106,7 @@ def relay() -> None:
 
     from kontor.events.runtime import run_relay
 
-    settings = load()
+    settings = _settings()
     _logging(settings.log_level)
     database = bootstrap.resolve_database(settings)
 
@@ -136,3 +136,15 @@ def config() -> None:
 
 if __name__ == "__main__":
     app()
+
+
+def _settings() -> Settings:
+    """The settings, refused at once (exit status 1, the reason on stderr) if the relay could not run with them."""
+    from kontor.events import runtime
+
+    settings = load()
+    try:
+        runtime.check(settings)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+    return settings

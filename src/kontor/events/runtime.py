@@ -12,10 +12,26 @@ import asyncio
 import httpx
 
 from kontor.config import Settings
+from kontor.events import catalog
 from kontor.events.notify import Notifier
 from kontor.events.relay import Relay, Sink, SinkSource
 from kontor.events.sinks import webhooks
 from kontor.store.db import Database
+
+
+def chosen_types(raw: str, variable: str) -> frozenset[str]:
+    """The event types a sink is limited to (``a,b``; empty: every type). Unknown names are refused."""
+    types = frozenset(name.strip() for name in raw.split(",") if name.strip())
+    unknown = sorted(name for name in types if not catalog.is_known(name))
+    if unknown:
+        raise ValueError(f"{variable}: not event types: {', '.join(unknown)} (docs/events.md lists them)")
+    return types
+
+
+def check(settings: Settings) -> None:
+    """Refuse event settings the relay could not run with; call it before serving or relaying."""
+    chosen_types(settings.events_rabbitmq_types, "KONTOR_EVENTS_RABBITMQ_TYPES")
+    chosen_types(settings.events_nats_types, "KONTOR_EVENTS_NATS_TYPES")
 
 
 def sinks(settings: Settings, db: Database, client: httpx.AsyncClient) -> list[SinkSource]:
@@ -25,7 +41,12 @@ def sinks(settings: Settings, db: Database, client: httpx.AsyncClient) -> list[S
         from kontor.events.sinks.rabbitmq import RabbitMQSink
 
         fixed.append(
-            RabbitMQSink(settings.events_rabbitmq_url, settings.events_rabbitmq_exchange, settings.events_timeout_s)
+            RabbitMQSink(
+                settings.events_rabbitmq_url,
+                settings.events_rabbitmq_exchange,
+                settings.events_timeout_s,
+                chosen_types(settings.events_rabbitmq_types, "KONTOR_EVENTS_RABBITMQ_TYPES"),
+            )
         )
     if settings.events_nats_url:
         from kontor.events.sinks.nats import NatsSink
@@ -36,6 +57,7 @@ def sinks(settings: Settings, db: Database, client: httpx.AsyncClient) -> list[S
                 settings.events_nats_stream,
                 settings.events_nats_subject,
                 settings.events_timeout_s,
+                chosen_types(settings.events_nats_types, "KONTOR_EVENTS_NATS_TYPES"),
             )
         )
     sources: list[SinkSource] = []

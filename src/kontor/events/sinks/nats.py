@@ -35,17 +35,20 @@ class NatsSink:
     organization_id: UUID | None = None
     ledger_id: UUID | None = None
 
-    def __init__(self, url: str, stream: str, subject_prefix: str, timeout_s: float) -> None:
+    def __init__(
+        self, url: str, stream: str, subject_prefix: str, timeout_s: float, types: frozenset[str] = frozenset()
+    ) -> None:
         self.name = NAME
         self._url = url
         self._stream = stream
         self._prefix = subject_prefix
         self._timeout_s = timeout_s
+        self._types = types  # empty: every event type
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
 
     def wants(self, event: JournalEvent) -> bool:
-        return True
+        return not self._types or event.event_type in self._types
 
     async def _open(self) -> JetStreamContext:
         if self._js is not None and self._client is not None and self._client.is_connected:

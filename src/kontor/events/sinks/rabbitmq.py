@@ -30,15 +30,16 @@ class RabbitMQSink:
     organization_id: UUID | None = None
     ledger_id: UUID | None = None
 
-    def __init__(self, url: str, exchange: str, timeout_s: float) -> None:
+    def __init__(self, url: str, exchange: str, timeout_s: float, types: frozenset[str] = frozenset()) -> None:
         self.name = NAME
         self._url = url
         self._exchange = exchange
         self._timeout_s = timeout_s
+        self._types = types  # empty: every event type
         self._publisher: amqp.Publisher | None = None
 
     def wants(self, event: JournalEvent) -> bool:
-        return True
+        return not self._types or event.event_type in self._types
 
     async def _open(self) -> amqp.Publisher:
         if self._publisher is not None and self._publisher.usable:
