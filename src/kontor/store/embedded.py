@@ -40,6 +40,12 @@ SERVER_SETTINGS: dict[str, str] = {
     "max_wal_size": "4GB",
     "checkpoint_timeout": "15min",
     "checkpoint_completion_target": "0.9",
+    # A new 16 MB WAL segment is otherwise filled with zeros by the backend that needs it, inside
+    # its COMMIT: 30-50 ms stalls every few seconds under load (seen with log_min_duration_statement),
+    # which the other worker then waits out on the journal head. Off, the segment is created at its
+    # size and its blocks are allocated as WAL is written; each commit's fsync still covers them.
+    # p99 at 500 transfers/s: 26-40 ms with zero-filling, 16-24 ms without (three runs each).
+    "wal_init_zero": "off",
     "random_page_cost": "1.1",
     "synchronous_commit": "on",
     "fsync": "on",
