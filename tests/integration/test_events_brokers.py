@@ -204,3 +204,32 @@ async def test_each_broker_publishes_only_the_event_types_it_is_limited_to(own_d
             assert sorted(e["id"] for e in js) == sorted(str(r["id"]) for r in balances)
     finally:
         await queue.close()
+
+
+async def test_a_commit_after_a_quiet_spell_is_delivered_at_once_whatever_the_linger(own_database_url):
+    """Passes are spaced by ``events_linger_s`` under load only: a lone commit is not held back."""
+    exchange = unique_name("kontor.test")
+    queue = Queue(exchange)
+    await queue.open()
+    settings = fast_settings(
+        own_database_url,
+        events_rabbitmq_url=RABBITMQ_URL,
+        events_rabbitmq_exchange=exchange,
+        events_linger_s=2.0,
+        events_poll_s=5.0,  # the poll must not be what delivers it
+    )
+    try:
+        async with AsyncTestClient(app=create_app(settings), base_url="http://kontor.test") as client:
+            _, _, base = await funded_ledger(client)
+            await _caught_up(own_database_url, ("rabbitmq",))
+            await asyncio.sleep(2.5)  # longer than the linger since the relay's last pass
+            seen = len(queue.received)
+            posted = await create(client, f"{base}/transactions/json", transfer(5))
+            answered = time.monotonic()
+            while not any(
+                e["type"] == "transaction.posted" and e["subject"] == posted["id"] for e in queue.received[seen:]
+            ):
+                assert time.monotonic() - answered < 1.0, "the event was held back by the linger"
+                await asyncio.sleep(0.01)
+    finally:
+        await queue.close()
