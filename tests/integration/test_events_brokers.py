@@ -4,6 +4,7 @@ in chain order, as a CloudEvents envelope that validates against its published s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -98,24 +99,42 @@ async def _has_stream(js: Any, stream: str) -> bool:
         return False
 
 
-@pytest.fixture
-async def brokers(own_database_url: str) -> AsyncIterator[tuple[AsyncTestClient, Queue, str, str]]:
+@contextlib.asynccontextmanager
+async def relaying(database_url: str, **extra: Any) -> AsyncIterator[tuple[AsyncTestClient, Queue, str, str]]:
+    """kontor relaying to a fresh exchange (read by ``Queue``) and a fresh JetStream stream."""
     exchange, stream, subject = unique_name("kontor.test"), unique_name("KONTOR_TEST"), unique_name("kontortest")
     queue = Queue(exchange)
     await queue.open()
     settings = fast_settings(
-        own_database_url,
+        database_url,
         events_rabbitmq_url=RABBITMQ_URL,
         events_rabbitmq_exchange=exchange,
         events_nats_url=NATS_URL,
         events_nats_stream=stream,
         events_nats_subject=subject,
+        **extra,
     )
     try:
         async with AsyncTestClient(app=create_app(settings), base_url="http://kontor.test") as client:
             yield client, queue, stream, subject
     finally:
         await queue.close()
+        await _drop_stream(stream)
+
+
+async def _drop_stream(stream: str) -> None:
+    client = await nats.connect(NATS_URL)
+    try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await client.jetstream().delete_stream(stream)
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def brokers(own_database_url: str) -> AsyncIterator[tuple[AsyncTestClient, Queue, str, str]]:
+    async with relaying(own_database_url) as brokers:
+        yield brokers
 
 
 async def test_rabbitmq_and_jetstream_receive_every_event_in_journal_order(brokers, own_database_url):
@@ -175,61 +194,37 @@ async def _caught_up(database_url: str, sinks: tuple[str, ...]) -> None:
 
 
 async def test_each_broker_publishes_only_the_event_types_it_is_limited_to(own_database_url):
-    exchange, stream, subject = unique_name("kontor.test"), unique_name("KONTOR_TEST"), unique_name("kontortest")
-    queue = Queue(exchange)
-    await queue.open()
-    settings = fast_settings(
-        own_database_url,
-        events_rabbitmq_url=RABBITMQ_URL,
-        events_rabbitmq_exchange=exchange,
-        events_rabbitmq_types="transaction.posted, transaction.reverted",
-        events_nats_url=NATS_URL,
-        events_nats_stream=stream,
-        events_nats_subject=subject,
-        events_nats_types="balance.changed",
-    )
-    try:
-        async with AsyncTestClient(app=create_app(settings), base_url="http://kontor.test") as client:
-            _, _, base = await funded_ledger(client)
-            posted = await create(client, f"{base}/transactions/json", transfer(30))
-            await create(client, f"{base}/transactions/{posted['id']}/revert", {})
-            await _caught_up(own_database_url, ("rabbitmq", "nats"))
-            rows = await journal(own_database_url)
-            transactions = [r for r in rows if r["event_type"] in ("transaction.posted", "transaction.reverted")]
-            balances = [r for r in rows if r["event_type"] == "balance.changed"]
-            assert len(transactions) == 3 and len(balances) >= 6  # the funding, the transfer, its reversal
-            amqp = await queue.wait_for(len(transactions))
-            assert sorted(e["id"] for e in amqp) == sorted(str(r["id"]) for r in transactions)
-            js = await jetstream_events(stream, subject, len(balances))
-            assert sorted(e["id"] for e in js) == sorted(str(r["id"]) for r in balances)
-    finally:
-        await queue.close()
+    limits = {
+        "events_rabbitmq_types": "transaction.posted, transaction.reverted",
+        "events_nats_types": "balance.changed",
+    }
+    async with relaying(own_database_url, **limits) as (client, queue, stream, subject):
+        _, _, base = await funded_ledger(client)
+        posted = await create(client, f"{base}/transactions/json", transfer(30))
+        await create(client, f"{base}/transactions/{posted['id']}/revert", {})
+        await _caught_up(own_database_url, ("rabbitmq", "nats"))
+        rows = await journal(own_database_url)
+        transactions = [r for r in rows if r["event_type"] in ("transaction.posted", "transaction.reverted")]
+        balances = [r for r in rows if r["event_type"] == "balance.changed"]
+        assert len(transactions) == 3 and len(balances) >= 6  # the funding, the transfer, its reversal
+        amqp = await queue.wait_for(len(transactions))
+        assert sorted(e["id"] for e in amqp) == sorted(str(r["id"]) for r in transactions)
+        js = await jetstream_events(stream, subject, len(balances))
+        assert sorted(e["id"] for e in js) == sorted(str(r["id"]) for r in balances)
 
 
 async def test_a_commit_after_a_quiet_spell_is_delivered_at_once_whatever_the_linger(own_database_url):
     """Passes are spaced by ``events_linger_s`` under load only: a lone commit is not held back."""
-    exchange = unique_name("kontor.test")
-    queue = Queue(exchange)
-    await queue.open()
-    settings = fast_settings(
-        own_database_url,
-        events_rabbitmq_url=RABBITMQ_URL,
-        events_rabbitmq_exchange=exchange,
-        events_linger_s=2.0,
-        events_poll_s=5.0,  # the poll must not be what delivers it
-    )
-    try:
-        async with AsyncTestClient(app=create_app(settings), base_url="http://kontor.test") as client:
-            _, _, base = await funded_ledger(client)
-            await _caught_up(own_database_url, ("rabbitmq",))
-            await asyncio.sleep(2.5)  # longer than the linger since the relay's last pass
-            seen = len(queue.received)
-            posted = await create(client, f"{base}/transactions/json", transfer(5))
-            answered = time.monotonic()
-            while not any(
-                e["type"] == "transaction.posted" and e["subject"] == posted["id"] for e in queue.received[seen:]
-            ):
-                assert time.monotonic() - answered < 1.0, "the event was held back by the linger"
-                await asyncio.sleep(0.01)
-    finally:
-        await queue.close()
+    # The poll must not be what delivers it.
+    async with relaying(own_database_url, events_linger_s=2.0, events_poll_s=5.0) as (client, queue, _, _):
+        _, _, base = await funded_ledger(client)
+        await _caught_up(own_database_url, ("rabbitmq", "nats"))
+        await asyncio.sleep(2.5)  # longer than the linger since the relay's last pass
+        seen = len(queue.received)
+        posted = await create(client, f"{base}/transactions/json", transfer(5))
+        answered = time.monotonic()
+        while not any(
+            e["type"] == "transaction.posted" and e["subject"] == posted["id"] for e in queue.received[seen:]
+        ):
+            assert time.monotonic() - answered < 1.0, "the event was held back by the linger"
+            await asyncio.sleep(0.01)
