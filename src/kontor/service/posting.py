@@ -629,8 +629,8 @@ def _balance_changed(op: dict[str, Any], draft: OperationDraft) -> dict[str, Any
 
 
 def _columns(row: dict[str, Any], columns: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
-    """A row's values in column order; JSON columns travel as their canonical text."""
-    return tuple(canonical_payload(row[name]) if kind in ("jsonb", "text[]") else row[name] for name, kind in columns)
+    """A row's values in column order."""
+    return tuple(row[name] for name, _ in columns)
 
 
 def rep_text(body: dict[str, Any]) -> str:

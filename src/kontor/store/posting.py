@@ -2,8 +2,9 @@
 
 Lock order, the same in every process so that two batches can never deadlock:
 idempotency keys (advisory locks, sorted) -> referenced transactions (sorted) -> balances (sorted by
-id) -> journal heads (sorted). Rows are written with ``unnest`` so each table gets one statement per
-batch; the double-entry trigger on ``operations`` checks the whole statement.
+id) -> journal heads (sorted). Each table's rows travel as one JSON array (a row is an array of its
+columns), so a batch writes each table with one statement; the double-entry trigger on ``operations``
+checks the whole statement.
 """
 
 from __future__ import annotations
@@ -197,85 +198,71 @@ JOURNAL_COLUMNS = (
 )
 
 
-def _unnest_insert(table: str, columns: Sequence[tuple[str, str]], suffix: str = "") -> str:
-    """``INSERT ... SELECT FROM unnest(...)``; jsonb and text[] travel as JSON text and are cast here."""
+def _value(index: int, kind: str) -> str:
+    """Column ``index`` of a row that travels as a JSON array, as SQL of the column's type."""
+    if kind == "jsonb":
+        return f"e->{index}"
+    if kind == "text[]":
+        return f"ARRAY(SELECT jsonb_array_elements_text(e->{index}))"
+    if kind == "bytea":
+        return f"decode(e->>{index}, 'base64')"
+    if kind == "text":
+        return f"e->>{index}"
+    return f"(e->>{index})::{kind}"
+
+
+def _rows_of(param: int, columns: Sequence[tuple[str, str]]) -> str:
+    """A SELECT of the rows passed as parameter ``param``: a JSON array of rows, each an array."""
+    values = ", ".join(_value(i, kind) for i, (_, kind) in enumerate(columns))
+    return f"SELECT {values} FROM jsonb_array_elements(${param}::jsonb) AS e"
+
+
+def _insert(table: str, columns: Sequence[tuple[str, str]], param: int, suffix: str = "") -> str:
     names = ", ".join(name for name, _ in columns)
-    params = []
-    selects = []
-    for i, (name, kind) in enumerate(columns, start=1):
-        if kind == "jsonb":
-            params.append(f"${i}::text[]")
-            selects.append(f"{name}::jsonb")
-        elif kind == "text[]":
-            params.append(f"${i}::text[]")
-            selects.append(f"ARRAY(SELECT jsonb_array_elements_text({name}::jsonb))")
-        else:
-            params.append(f"${i}::{kind}[]")
-            selects.append(name)
-    return (
-        f"INSERT INTO {table} ({names}) SELECT {', '.join(selects)} "
-        f"FROM unnest({', '.join(params)}) AS u({names}) {suffix}"
-    )
+    return f"INSERT INTO {table} ({names}) {_rows_of(param, columns)} {suffix}"
 
 
-_INSERT_TRANSACTIONS = _unnest_insert("transactions", TRANSACTION_COLUMNS)
-_INSERT_OPERATIONS = _unnest_insert("operations", OPERATION_COLUMNS)
-_INSERT_JOURNAL = _unnest_insert("journal", JOURNAL_COLUMNS)
-_UPSERT_IDEMPOTENCY = _unnest_insert(
-    "idempotency_keys",
-    IDEMPOTENCY_COLUMNS,
+BALANCE_COLUMNS = (
+    ("organization_id", "uuid"),
+    ("ledger_id", "uuid"),
+    ("id", "uuid"),
+    ("available", "numeric"),
+    ("on_hold", "numeric"),
+    ("overdraft_used", "numeric"),
+    ("version", "bigint"),
+    ("updated_at", "timestamptz"),
+)
+STATUS_COLUMNS = (
+    ("organization_id", "uuid"),
+    ("ledger_id", "uuid"),
+    ("id", "uuid"),
+    ("status", "text"),
+    ("updated_at", "timestamptz"),
+)
+HEAD_COLUMNS = (("organization_id", "uuid"), ("ledger_id", "uuid"), ("seq", "bigint"), ("hash", "bytea"))
+
+_UPSERT_IDEMPOTENCY_SUFFIX = (
     "ON CONFLICT (organization_id, ledger_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
     "transaction_id = EXCLUDED.transaction_id, response = EXCLUDED.response, expires_at = EXCLUDED.expires_at, "
-    "created_at = now()",
+    "created_at = now()"
 )
 
 
-async def _insert_columns(conn: asyncpg.Connection, sql: str, width: int, rows: Sequence[Sequence[Any]]) -> None:
-    if rows:
-        await conn.execute(sql, *[[row[i] for row in rows] for i in range(width)])
+def _update(table: str, columns: Sequence[tuple[str, str]], keys: int, param: int, sets: str) -> str:
+    """``UPDATE table`` from rows whose first ``keys`` columns are the key; ``sets`` reads them as ``u``."""
+    names = ", ".join(name for name, _ in columns)
+    match = " AND ".join(f"target.{name} = u.{name}" for name, _ in columns[:keys])
+    return f"UPDATE {table} target SET {sets} FROM ({_rows_of(param, columns)}) AS u({names}) WHERE {match}"
 
 
-async def insert_transactions(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]) -> None:
-    await _insert_columns(conn, _INSERT_TRANSACTIONS, len(TRANSACTION_COLUMNS), rows)
-
-
-async def insert_operations(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """All operations of a batch in one statement (the double-entry trigger checks per statement)."""
-    await _insert_columns(conn, _INSERT_OPERATIONS, len(OPERATION_COLUMNS), rows)
-
-
-async def upsert_idempotency(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]) -> None:
-    await _insert_columns(conn, _UPSERT_IDEMPOTENCY, len(IDEMPOTENCY_COLUMNS), rows)
+_INSERT_JOURNAL = _insert("journal", JOURNAL_COLUMNS, 1)
+_MOVE_HEADS = _update("journal_heads", HEAD_COLUMNS, 2, 1, "seq = u.seq, hash = u.hash")
 
 
 async def insert_journal(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]) -> None:
-    await _insert_columns(conn, _INSERT_JOURNAL, len(JOURNAL_COLUMNS), rows)
-
-
-async def set_statuses(conn: asyncpg.Connection, rows: Sequence[tuple[UUID, UUID, UUID, str, datetime]]) -> None:
-    """Move pending transactions to APPROVED or CANCELED."""
-    if not rows:
-        return
-    await conn.execute(
-        """UPDATE transactions t SET status = u.s, status_description = u.s, updated_at = u.at
-             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[]) AS u(o, l, i, s, at)
-            WHERE t.organization_id = u.o AND t.ledger_id = u.l AND t.id = u.i""",
-        *[[row[i] for row in rows] for i in range(5)],
-    )
-
-
-async def update_balances(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """Write each touched balance once: (org, ledger, id, available, on_hold, overdraft_used, version, at)."""
-    if not rows:
-        return
-    await conn.execute(
-        """UPDATE balances b
-              SET available = u.a, on_hold = u.h, overdraft_used = u.od, version = u.v, updated_at = u.at
-             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::numeric[], $5::numeric[], $6::numeric[],
-                         $7::bigint[], $8::timestamptz[]) AS u(o, l, i, a, h, od, v, at)
-            WHERE b.organization_id = u.o AND b.ledger_id = u.l AND b.id = u.i""",
-        *[[row[i] for row in rows] for i in range(8)],
-    )
+    """Journal rows in ``JOURNAL_COLUMNS`` order."""
+    if rows:
+        await conn.execute(_INSERT_JOURNAL, rows)
 
 
 async def lock_journal_heads(
@@ -297,89 +284,43 @@ async def lock_journal_heads(
 
 
 async def move_journal_heads(conn: asyncpg.Connection, heads: dict[LedgerKey, tuple[int, bytes]]) -> None:
-    if not heads:
-        return
-    keys = list(heads)
-    await conn.execute(
-        """UPDATE journal_heads h SET seq = u.s, hash = u.h
-             FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bytea[]) AS u(o, l, s, h)
-            WHERE h.organization_id = u.o AND h.ledger_id = u.l""",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [heads[k][0] for k in keys],
-        [heads[k][1] for k in keys],
-    )
+    if heads:
+        await conn.execute(_MOVE_HEADS, _head_rows(heads))
 
 
-def _cte_insert(name: str, table: str, columns: Sequence[tuple[str, str]], first: int, suffix: str = "") -> str:
-    names = ", ".join(n for n, _ in columns)
-    params, selects = [], []
-    for i, (column, kind) in enumerate(columns, start=first):
-        if kind == "jsonb":
-            params.append(f"${i}::text[]")
-            selects.append(f"{column}::jsonb")
-        elif kind == "text[]":
-            params.append(f"${i}::text[]")
-            selects.append(f"ARRAY(SELECT jsonb_array_elements_text({column}::jsonb))")
-        else:
-            params.append(f"${i}::{kind}[]")
-            selects.append(column)
-    return (
-        f"{name} AS (INSERT INTO {table} ({names}) SELECT {', '.join(selects)} "
-        f"FROM unnest({', '.join(params)}) AS u({names}) {suffix} RETURNING 1)"
-    )
+def _head_rows(heads: dict[LedgerKey, tuple[int, bytes]]) -> list[tuple[UUID, UUID, int, bytes]]:
+    return [(key[0], key[1], seq, digest) for key, (seq, digest) in heads.items()]
 
 
 def _write_batch_sql() -> str:
-    n = 1
-    parts = []
-    parts.append(_cte_insert("t", "transactions", TRANSACTION_COLUMNS, n))
-    n += len(TRANSACTION_COLUMNS)
-    parts.append(_cte_insert("o", "operations", OPERATION_COLUMNS, n))
-    n += len(OPERATION_COLUMNS)
-    parts.append(
-        _cte_insert(
-            "i",
-            "idempotency_keys",
-            IDEMPOTENCY_COLUMNS,
-            n,
-            "ON CONFLICT (organization_id, ledger_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
-            "transaction_id = EXCLUDED.transaction_id, response = EXCLUDED.response, "
-            "expires_at = EXCLUDED.expires_at, created_at = now()",
-        )
-    )
-    n += len(IDEMPOTENCY_COLUMNS)
-    parts.append(_cte_insert("j", "journal", JOURNAL_COLUMNS, n))
-    n += len(JOURNAL_COLUMNS)
-    parts.append(
-        f"""b AS (UPDATE balances bl
-              SET available = u.a, on_hold = u.h, overdraft_used = u.od, version = u.v, updated_at = u.at
-             FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::numeric[], ${n + 4}::numeric[],
-                         ${n + 5}::numeric[], ${n + 6}::bigint[], ${n + 7}::timestamptz[]) AS u(o, l, i, a, h, od, v, at)
-            WHERE bl.organization_id = u.o AND bl.ledger_id = u.l AND bl.id = u.i RETURNING 1)"""
-    )
-    n += 8
-    parts.append(
-        f"""s AS (UPDATE transactions tr SET status = u.s, status_description = u.s, updated_at = u.at
-             FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::text[], ${n + 4}::timestamptz[])
-                  AS u(o, l, i, s, at)
-            WHERE tr.organization_id = u.o AND tr.ledger_id = u.l AND tr.id = u.i RETURNING 1)"""
-    )
-    n += 5
-    parts.append(
-        f"""h AS (UPDATE journal_heads jh SET seq = u.s, hash = u.h
-             FROM unnest(${n}::uuid[], ${n + 1}::uuid[], ${n + 2}::bigint[], ${n + 3}::bytea[]) AS u(o, l, s, h)
-            WHERE jh.organization_id = u.o AND jh.ledger_id = u.l RETURNING 1)"""
-    )
-    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in "toijbsh")
-    return "WITH " + ",\n".join(parts) + f"\nSELECT {counts}"
+    parts = {
+        "t": _insert("transactions", TRANSACTION_COLUMNS, 1),
+        "o": _insert("operations", OPERATION_COLUMNS, 2),
+        "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 3, _UPSERT_IDEMPOTENCY_SUFFIX),
+        "j": _insert("journal", JOURNAL_COLUMNS, 4),
+        "b": _update(
+            "balances",
+            BALANCE_COLUMNS,
+            3,
+            5,
+            "available = u.available, on_hold = u.on_hold, overdraft_used = u.overdraft_used, "
+            "version = u.version, updated_at = u.updated_at",
+        ),
+        "s": _update(
+            "transactions",
+            STATUS_COLUMNS,
+            3,
+            6,
+            "status = u.status, status_description = u.status, updated_at = u.updated_at",
+        ),
+        "h": _update("journal_heads", HEAD_COLUMNS, 2, 7, "seq = u.seq, hash = u.hash"),
+    }
+    ctes = ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
+    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in parts)
+    return f"WITH {ctes}\nSELECT {counts}"
 
 
 _WRITE_BATCH = _write_batch_sql()
-
-
-def _columns_of(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    return [[row[i] for row in rows] for i in range(width)]
 
 
 async def write_batch(
@@ -395,16 +336,9 @@ async def write_batch(
 ) -> None:
     """Everything a batch writes, in one statement (one round trip): new transactions, all their
     operations (so the double-entry trigger sees the whole batch), idempotency records, journal
-    rows, each touched balance once, settled statuses, and the moved journal heads."""
-    keys = list(heads)
-    head_rows = [(k[0], k[1], heads[k][0], heads[k][1]) for k in keys]
+    rows, each touched balance once (``BALANCE_COLUMNS``), settled statuses (``STATUS_COLUMNS``),
+    and the moved journal heads. Each table's rows travel as one JSON array of rows in its
+    columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
     await conn.execute(
-        _WRITE_BATCH,
-        *_columns_of(transactions, len(TRANSACTION_COLUMNS)),
-        *_columns_of(operations, len(OPERATION_COLUMNS)),
-        *_columns_of(idempotency, len(IDEMPOTENCY_COLUMNS)),
-        *_columns_of(journal, len(JOURNAL_COLUMNS)),
-        *_columns_of(balances, 8),
-        *_columns_of(statuses, 5),
-        *_columns_of(head_rows, 4),
+        _WRITE_BATCH, transactions, operations, idempotency, journal, balances, statuses, _head_rows(heads)
     )
