@@ -125,6 +125,45 @@ async def test_pending_commit_cancel_revert(client, database_url):
     assert_problem(await client.post(f"{base}/transactions/{reverted.json()['id']}/revert"), 409, "0088")
 
 
+async def test_replay_answers_the_same_bytes_from_the_journal_or_the_record(client, database_url):
+    """A posted transaction's answer is replayed from its journal row, a pending one's from the
+    idempotency record itself; either way byte for byte the first answer."""
+    base = await setup_ledger(client)
+    body = {
+        "send": {
+            "asset": "BRL",
+            "value": "7",
+            "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "7"}}]},
+        }
+    }
+    await client.post(f"{base}/transactions/inflow", json=body)
+    three = {"asset": "BRL", "value": "3"}
+    transfer = send("3", [{"accountAlias": "@alice", "amount": three}], [{"accountAlias": "@bob", "amount": three}])
+    posted_key, pending_key = unique("posted"), unique("pending")
+    answers = {}
+    for key, payload in ((posted_key, transfer), (pending_key, {**transfer, "pending": True})):
+        first = await client.post(f"{base}/transactions/json", json=payload, headers={"X-Idempotency": key})
+        again = await client.post(f"{base}/transactions/json", json=payload, headers={"X-Idempotency": key})
+        assert first.status_code == again.status_code == 201, first.text
+        assert again.headers["X-Idempotency-Replayed"] == "true"
+        assert again.content == first.content
+        answers[key] = first.json()
+    assert answers[pending_key]["status"]["code"] == "PENDING"
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = {
+            r["key"]: r
+            for r in await conn.fetch(
+                "SELECT key, response, journal_seq FROM idempotency_keys WHERE key = ANY($1::text[])",
+                [posted_key, pending_key],
+            )
+        }
+    finally:
+        await conn.close()
+    assert rows[posted_key]["response"] is None and rows[posted_key]["journal_seq"] is not None
+    assert rows[pending_key]["response"] is not None and rows[pending_key]["journal_seq"] is None
+
+
 async def test_idempotent_replay(client):
     base = await setup_ledger(client)
     body = {

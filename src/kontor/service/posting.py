@@ -439,11 +439,10 @@ def _create(
     op_rows = _operations(command, transaction_id, drafts, created_at, now, writes, intent.description)
     answer_status = "CREATED" if stored_status == "APPROVED" else stored_status
     body = rep.transaction(row, [rep.operation(op) for op in op_rows], status_code=answer_status)
-    outcome = _answer(command, transaction_id, body, writes, now)
+    event = None
     if stored_status == "APPROVED":
         event = "transaction.reverted" if parent_id else "transaction.posted"
-        writes.events.append((command.ledger, event, str(transaction_id), outcome.body))
-    return outcome
+    return _answer(command, transaction_id, rep_text(body), event, writes, now)
 
 
 def _overdraft_veto(routes: frozenset[str]) -> Callable[[list[OperationDraft]], None] | None:
@@ -638,9 +637,14 @@ def rep_text(body: dict[str, Any]) -> str:
 
 
 def _answer(
-    command: Command, transaction_id: UUID | str, body: dict[str, Any], writes: _Writes, now: datetime
+    command: Command, transaction_id: UUID | str, text: str, event: str | None, writes: _Writes, now: datetime
 ) -> Outcome:
-    text = rep_text(body)
+    """Record a create's answer: as the payload of its event, if it has one, and for its idempotency
+    key, which points at that event's journal row (``_JOURNAL_INDEX``) or else holds the text."""
+    journal_index = None
+    if event is not None:
+        journal_index = len(writes.events)
+        writes.events.append((command.ledger, event, str(transaction_id), text))
     if command.idempotency is not None:
         key = command.idempotency
         writes.idempotency.append(
@@ -650,11 +654,17 @@ def _answer(
                 key.key,
                 key.request_hash,
                 transaction_id,
-                text,
+                text if journal_index is None else None,
+                journal_index,
                 now + timedelta(seconds=key.ttl_s),
             )
         )
     return Outcome(text, replayed=False)
+
+
+# An idempotency row's place for the journal seq of its answer: until the batch's events are
+# numbered, it holds the event's index in ``_Writes.events``.
+_JOURNAL_INDEX = 6
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -667,7 +677,7 @@ async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
         conn,
         transactions=writes.transactions,
         operations=writes.operations,
-        idempotency=writes.idempotency,
+        idempotency=[_with_journal_seq(row, journal_rows) for row in writes.idempotency],
         journal=journal_rows,
         balances=[
             (org, ledger, s.id, s.available, s.on_hold, s.overdraft_used, s.version, now)
@@ -676,3 +686,11 @@ async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
         statuses=writes.statuses,
         heads=heads,
     )
+
+
+def _with_journal_seq(row: tuple[Any, ...], journal_rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    index = row[_JOURNAL_INDEX]
+    if index is None:
+        return row
+    seq = journal_rows[index][2]
+    return (*row[:_JOURNAL_INDEX], seq, *row[_JOURNAL_INDEX + 1 :])

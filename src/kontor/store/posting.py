@@ -36,10 +36,12 @@ async def claim_idempotency_keys(
         list(lock_ids),
     )
     rows = await conn.fetch(
-        """SELECT i.organization_id, i.ledger_id, i.key, i.request_hash, i.response
+        """SELECT i.organization_id, i.ledger_id, i.key, i.request_hash, coalesce(i.response, j.payload) AS response
              FROM idempotency_keys i
              JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(o, l, k)
                ON i.organization_id = r.o AND i.ledger_id = r.l AND i.key = r.k
+             LEFT JOIN journal j
+               ON j.organization_id = i.organization_id AND j.ledger_id = i.ledger_id AND j.seq = i.journal_seq
             WHERE i.expires_at > $4""",
         [k[0] for k in keys],
         [k[1] for k in keys],
@@ -181,6 +183,7 @@ IDEMPOTENCY_COLUMNS = (
     ("request_hash", "text"),
     ("transaction_id", "uuid"),
     ("response", "text"),
+    ("journal_seq", "bigint"),
     ("expires_at", "timestamptz"),
 )
 
@@ -243,7 +246,8 @@ HEAD_COLUMNS = (("organization_id", "uuid"), ("ledger_id", "uuid"), ("seq", "big
 
 _UPSERT_IDEMPOTENCY_SUFFIX = (
     "ON CONFLICT (organization_id, ledger_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
-    "transaction_id = EXCLUDED.transaction_id, response = EXCLUDED.response, expires_at = EXCLUDED.expires_at, "
+    "transaction_id = EXCLUDED.transaction_id, response = EXCLUDED.response, journal_seq = EXCLUDED.journal_seq, "
+    "expires_at = EXCLUDED.expires_at, "
     "created_at = now()"
 )
 
