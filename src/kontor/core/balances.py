@@ -72,6 +72,25 @@ class BalanceState:
             and self.settings.allow_overdraft
         )
 
+    def copy(self) -> BalanceState:
+        """A working copy (``dataclasses.replace`` costs several times more: it introspects fields)."""
+        return BalanceState(
+            self.id,
+            self.account_id,
+            self.alias,
+            self.key,
+            self.asset_code,
+            self.account_type,
+            self.available,
+            self.on_hold,
+            self.version,
+            self.direction,
+            self.allow_sending,
+            self.allow_receiving,
+            self.overdraft_used,
+            self.settings,
+        )
+
     def overdraft_room(self) -> Decimal | None:
         """How much more may be overdrawn; None when unlimited."""
         if self.settings is None or not self.settings.overdraft_limit_enabled:

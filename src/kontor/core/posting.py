@@ -202,10 +202,11 @@ def _working_copies(
             )
         invariant((state.alias, state.key) == ref, f"balance {state.ref} is filed under {ref}")
         invariant(state.direction in DIRECTIONS, f"balance {state.ref} has direction {state.direction!r}")
-        working.setdefault(ref, replace(state))
+        if ref not in working:
+            working[ref] = state.copy()
         companion = balances.get((leg.alias, OVERDRAFT_KEY))
-        if state.may_overdraw and companion is not None:
-            working.setdefault((leg.alias, OVERDRAFT_KEY), replace(companion))
+        if state.may_overdraw and companion is not None and (leg.alias, OVERDRAFT_KEY) not in working:
+            working[(leg.alias, OVERDRAFT_KEY)] = companion.copy()
     return working
 
 

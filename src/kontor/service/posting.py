@@ -95,7 +95,8 @@ class _Writes:
     statuses: list[tuple[UUID, UUID, UUID, str, datetime]] = field(default_factory=list)
     idempotency: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[journal.Event] = field(default_factory=list)
-    touched: dict[tuple[UUID, UUID, str], BalanceState] = field(default_factory=dict)
+    # Each touched balance's last state, as its row of ``sql.BALANCE_COLUMNS``.
+    touched: dict[tuple[UUID, UUID, str], tuple[Any, ...]] = field(default_factory=dict)
 
 
 def idempotency_lock_id(organization_id: UUID, ledger_id: UUID, key: str) -> int:
@@ -563,7 +564,7 @@ def _operations(
         rows.append(row)
         writes.operations.append(_columns(row, sql.OPERATION_COLUMNS))
         if draft.balance_affected:
-            _touch(command, draft, writes)
+            _touch(command, draft, writes, now)
             writes.events.append(
                 (
                     command.ledger,
@@ -575,23 +576,19 @@ def _operations(
     return rows
 
 
-def _touch(command: Command, draft: OperationDraft, writes: _Writes) -> None:
-    state = BalanceState(
-        id=draft.balance_id,
-        account_id=draft.account_id,
-        alias=draft.alias,
-        key=draft.balance_key,
-        asset_code=draft.asset_code,
-        account_type=draft.account_type,
-        available=draft.after.available,
-        on_hold=draft.after.on_hold,
-        version=draft.after.version,
-        direction="",
-        allow_sending=True,
-        allow_receiving=True,
-        overdraft_used=draft.after.overdraft_used,
+def _touch(command: Command, draft: OperationDraft, writes: _Writes, now: datetime) -> None:
+    after = draft.after
+    org, ledger = command.organization_id, command.ledger_id
+    writes.touched[(org, ledger, draft.balance_id)] = (
+        org,
+        ledger,
+        draft.balance_id,
+        after.available,
+        after.on_hold,
+        after.overdraft_used,
+        after.version,
+        now,
     )
-    writes.touched[(command.organization_id, command.ledger_id, draft.balance_id)] = state
 
 
 _REASONS = {
@@ -679,10 +676,7 @@ async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
         operations=writes.operations,
         idempotency=[_with_journal_seq(row, journal_rows) for row in writes.idempotency],
         journal=journal_rows,
-        balances=[
-            (org, ledger, s.id, s.available, s.on_hold, s.overdraft_used, s.version, now)
-            for (org, ledger, _), s in writes.touched.items()
-        ],
+        balances=list(writes.touched.values()),
         statuses=writes.statuses,
         heads=heads,
     )
