@@ -51,13 +51,28 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, _UNAVAILABLE)
 
 
-def _encode_json(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
+# jsonb and json travel in PostgreSQL's binary format: for jsonb a version byte, then the JSON
+# text. msgspec's bytes go out as they are (the text format would decode them to str for asyncpg
+# to encode back to UTF-8: two copies of a write statement's megabytes).
+_JSONB_VERSION = b"\x01"
+_encode = msgspec.json.encode
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return _JSONB_VERSION + _encode(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return msgspec.json.decode(memoryview(data)[1:])
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
-    for name in ("jsonb", "json"):
-        await conn.set_type_codec(name, schema="pg_catalog", encoder=_encode_json, decoder=msgspec.json.decode)
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary"
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", encoder=_encode, decoder=msgspec.json.decode, format="binary"
+    )
 
 
 # kontor's statements look rows up by key through arrays (unnest): a cached generic plan cannot
