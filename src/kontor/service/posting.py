@@ -668,18 +668,23 @@ _JOURNAL_INDEX = 6
 
 
 async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
-    """Lock the journal heads last, then write everything in one statement (one round trip)."""
-    journal_rows, heads = await journal.prepare(conn, writes.events, now)
-    await sql.write_batch(
+    """Write the money changes, then lock the journal heads (the last lock: every batch of a ledger
+    waits for it, so it is held only for the journal rows and the commit) and write the journal."""
+    await sql.write_changes(
         conn,
         transactions=writes.transactions,
         operations=writes.operations,
-        idempotency=[_with_journal_seq(row, journal_rows) for row in writes.idempotency],
-        journal=journal_rows,
         balances=list(writes.touched.values()),
         statuses=writes.statuses,
-        heads=heads,
     )
+    journal_rows, heads = await journal.prepare(conn, writes.events, now)
+    if journal_rows or writes.idempotency:
+        await sql.write_journal(
+            conn,
+            idempotency=[_with_journal_seq(row, journal_rows) for row in writes.idempotency],
+            journal=journal_rows,
+            heads=heads,
+        )
 
 
 def _with_journal_seq(row: tuple[Any, ...], journal_rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:

@@ -296,17 +296,22 @@ def _head_rows(heads: dict[LedgerKey, tuple[int, bytes]]) -> list[tuple[UUID, UU
     return [(key[0], key[1], seq, digest) for key, (seq, digest) in heads.items()]
 
 
-def _write_batch_sql() -> str:
-    parts = {
+def _statement(parts: dict[str, str]) -> str:
+    """One statement of several writes (CTEs), each reading the parameter its SQL names."""
+    ctes = ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
+    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in parts)
+    return f"WITH {ctes}\nSELECT {counts}"
+
+
+_WRITE_CHANGES = _statement(
+    {
         "t": _insert("transactions", TRANSACTION_COLUMNS, 1),
         "o": _insert("operations", OPERATION_COLUMNS, 2),
-        "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 3, _UPSERT_IDEMPOTENCY_SUFFIX),
-        "j": _insert("journal", JOURNAL_COLUMNS, 4),
         "b": _update(
             "balances",
             BALANCE_COLUMNS,
             3,
-            5,
+            3,
             "available = u.available, on_hold = u.on_hold, overdraft_used = u.overdraft_used, "
             "version = u.version, updated_at = u.updated_at",
         ),
@@ -314,35 +319,42 @@ def _write_batch_sql() -> str:
             "transactions",
             STATUS_COLUMNS,
             3,
-            6,
+            4,
             "status = u.status, status_description = u.status, updated_at = u.updated_at",
         ),
-        "h": _update("journal_heads", HEAD_COLUMNS, 2, 7, "seq = u.seq, hash = u.hash"),
     }
-    ctes = ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
-    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in parts)
-    return f"WITH {ctes}\nSELECT {counts}"
+)
+_WRITE_JOURNAL = _statement(
+    {
+        "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 1, _UPSERT_IDEMPOTENCY_SUFFIX),
+        "j": _insert("journal", JOURNAL_COLUMNS, 2),
+        "h": _update("journal_heads", HEAD_COLUMNS, 2, 3, "seq = u.seq, hash = u.hash"),
+    }
+)
 
 
-_WRITE_BATCH = _write_batch_sql()
-
-
-async def write_batch(
+async def write_changes(
     conn: asyncpg.Connection,
     *,
     transactions: Sequence[Sequence[Any]],
     operations: Sequence[Sequence[Any]],
-    idempotency: Sequence[Sequence[Any]],
-    journal: Sequence[Sequence[Any]],
     balances: Sequence[Sequence[Any]],
     statuses: Sequence[Sequence[Any]],
+) -> None:
+    """A batch's money changes, in one statement: new transactions, all their operations (so the
+    double-entry trigger sees the whole batch), each touched balance once (``BALANCE_COLUMNS``)
+    and settled statuses (``STATUS_COLUMNS``). Each table's rows travel as one JSON array of rows
+    in its columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
+    await conn.execute(_WRITE_CHANGES, transactions, operations, balances, statuses)
+
+
+async def write_journal(
+    conn: asyncpg.Connection,
+    *,
+    idempotency: Sequence[Sequence[Any]],
+    journal: Sequence[Sequence[Any]],
     heads: dict[LedgerKey, tuple[int, bytes]],
 ) -> None:
-    """Everything a batch writes, in one statement (one round trip): new transactions, all their
-    operations (so the double-entry trigger sees the whole batch), idempotency records, journal
-    rows, each touched balance once (``BALANCE_COLUMNS``), settled statuses (``STATUS_COLUMNS``),
-    and the moved journal heads. Each table's rows travel as one JSON array of rows in its
-    columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
-    await conn.execute(
-        _WRITE_BATCH, transactions, operations, idempotency, journal, balances, statuses, _head_rows(heads)
-    )
+    """What follows the journal heads' lock, in one statement: the journal rows, the moved heads
+    and the idempotency records (which point at journal rows)."""
+    await conn.execute(_WRITE_JOURNAL, idempotency, journal, _head_rows(heads))
