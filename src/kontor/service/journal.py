@@ -49,20 +49,31 @@ async def prepare(
     conn: Connection, events: Sequence[Event], now: datetime
 ) -> tuple[list[tuple[Any, ...]], dict[Chain, tuple[int, bytes]]]:
     """Lock the chains' heads and number and hash ``events``: the journal rows to write and the
-    heads to move, for a caller that writes them together with everything else (the funnel)."""
+    heads to move, for a caller that writes them together with everything else."""
     if not events:
         return [], {}
+    return chain(events, await sql.lock_journal_heads(conn, chains(events)), now)
+
+
+def chains(events: Sequence[Event]) -> list[Chain]:
+    return sorted({chain for chain, *_ in events})
+
+
+def chain(
+    events: Sequence[Event], heads: dict[Chain, tuple[int, bytes]], now: datetime
+) -> tuple[list[tuple[Any, ...]], dict[Chain, tuple[int, bytes]]]:
+    """Number and hash ``events`` after ``heads`` (locked by the caller): the journal rows to
+    write and the heads to move."""
     invariant(all(catalog.is_known(e[1]) for e in events), "every journal event type is in the catalog")
-    heads = await sql.lock_journal_heads(conn, [chain for chain, *_ in events])
     created = rep.iso(now) or ""
     rows = []
-    for chain, event_type, subject, text in events:
-        seq, prev = heads[chain]
+    for chain_key, event_type, subject, text in events:
+        seq, prev = heads[chain_key]
         seq += 1
         event_id = new_id_text()
         digest = link(prev, seq, event_id, event_type, subject, created, text)
-        rows.append((chain[0], chain[1], seq, event_id, event_type, subject, text, now, prev, digest))
-        heads[chain] = (seq, digest)
+        rows.append((chain_key[0], chain_key[1], seq, event_id, event_type, subject, text, now, prev, digest))
+        heads[chain_key] = (seq, digest)
     return rows, heads
 
 

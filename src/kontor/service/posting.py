@@ -668,16 +668,18 @@ _JOURNAL_INDEX = 6
 
 
 async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
-    """Write the money changes, then lock the journal heads (the last lock: every batch of a ledger
-    waits for it, so it is held only for the journal rows and the commit) and write the journal."""
-    await sql.write_changes(
+    """Write the money changes and lock the journal heads at the end of that statement (the last
+    lock: every batch of a ledger waits for it, so it is held only for the journal rows and the
+    commit), then write the journal."""
+    heads = await sql.write_changes(
         conn,
         transactions=writes.transactions,
         operations=writes.operations,
         balances=list(writes.touched.values()),
         statuses=writes.statuses,
+        chains=journal.chains(writes.events),
     )
-    journal_rows, heads = await journal.prepare(conn, writes.events, now)
+    journal_rows, heads = journal.chain(writes.events, heads, now) if writes.events else ([], {})
     if journal_rows or writes.idempotency:
         await sql.write_journal(
             conn,

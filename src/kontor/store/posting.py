@@ -269,21 +269,24 @@ async def insert_journal(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]
         await conn.execute(_INSERT_JOURNAL, rows)
 
 
+_LOCK_HEADS = """INSERT INTO journal_heads AS h (organization_id, ledger_id, seq, hash)
+           SELECT o, l, 0, decode(repeat('00', 32), 'hex') FROM unnest(${o}::uuid[], ${l}::uuid[]) AS u(o, l)
+            {where} ORDER BY o, l
+           ON CONFLICT (organization_id, ledger_id) DO UPDATE SET seq = h.seq
+           RETURNING h.organization_id, h.ledger_id, h.seq, h.hash"""
+
+
 async def lock_journal_heads(
     conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]
 ) -> dict[LedgerKey, tuple[int, bytes]]:
     """Each ledger's chain head (last seq and hash), locked in order; created at (0, zero hash) on
     first use. One round trip: an upsert locks the rows it touches and returns them."""
     ordered = sorted(set(ledgers))
-    rows = await conn.fetch(
-        """INSERT INTO journal_heads AS h (organization_id, ledger_id, seq, hash)
-           SELECT o, l, 0, decode(repeat('00', 32), 'hex') FROM unnest($1::uuid[], $2::uuid[]) AS u(o, l)
-            ORDER BY o, l
-           ON CONFLICT (organization_id, ledger_id) DO UPDATE SET seq = h.seq
-           RETURNING h.organization_id, h.ledger_id, h.seq, h.hash""",
-        [k[0] for k in ordered],
-        [k[1] for k in ordered],
-    )
+    rows = await conn.fetch(_LOCK_HEADS.format(o=1, l=2, where=""), [k[0] for k in ordered], [k[1] for k in ordered])
+    return _heads(rows)
+
+
+def _heads(rows: Sequence[asyncpg.Record]) -> dict[LedgerKey, tuple[int, bytes]]:
     return {(r[0], r[1]): (int(r[2]), bytes(r[3])) for r in rows}
 
 
@@ -303,26 +306,36 @@ def _statement(parts: dict[str, str]) -> str:
     return f"WITH {ctes}\nSELECT {counts}"
 
 
-_WRITE_CHANGES = _statement(
-    {
-        "t": _insert("transactions", TRANSACTION_COLUMNS, 1),
-        "o": _insert("operations", OPERATION_COLUMNS, 2),
-        "b": _update(
-            "balances",
-            BALANCE_COLUMNS,
-            3,
-            3,
-            "available = u.available, on_hold = u.on_hold, overdraft_used = u.overdraft_used, "
-            "version = u.version, updated_at = u.updated_at",
-        ),
-        "s": _update(
-            "transactions",
-            STATUS_COLUMNS,
-            3,
-            4,
-            "status = u.status, status_description = u.status, updated_at = u.updated_at",
-        ),
-    }
+_CHANGES = {
+    "t": _insert("transactions", TRANSACTION_COLUMNS, 1),
+    "o": _insert("operations", OPERATION_COLUMNS, 2),
+    "b": _update(
+        "balances",
+        BALANCE_COLUMNS,
+        3,
+        3,
+        "available = u.available, on_hold = u.on_hold, overdraft_used = u.overdraft_used, "
+        "version = u.version, updated_at = u.updated_at",
+    ),
+    "s": _update(
+        "transactions",
+        STATUS_COLUMNS,
+        3,
+        4,
+        "status = u.status, status_description = u.status, updated_at = u.updated_at",
+    ),
+}
+# The journal heads are locked last in the statement: their upsert reads no row before every
+# change above is written (its condition needs their counts), so the heads, which every batch of a
+# ledger waits for, are held from the end of this statement to the commit.
+_WRITE_CHANGES = (
+    "WITH "
+    + ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in _CHANGES.items())
+    + ",\nh AS ("
+    + _LOCK_HEADS.format(
+        o=5, l=6, where="WHERE " + " AND ".join(f"(SELECT count(*) FROM {name}) >= 0" for name in _CHANGES)
+    )
+    + ")\nSELECT * FROM h"
 )
 _WRITE_JOURNAL = _statement(
     {
@@ -340,12 +353,24 @@ async def write_changes(
     operations: Sequence[Sequence[Any]],
     balances: Sequence[Sequence[Any]],
     statuses: Sequence[Sequence[Any]],
-) -> None:
+    chains: Sequence[LedgerKey],
+) -> dict[LedgerKey, tuple[int, bytes]]:
     """A batch's money changes, in one statement: new transactions, all their operations (so the
     double-entry trigger sees the whole batch), each touched balance once (``BALANCE_COLUMNS``)
-    and settled statuses (``STATUS_COLUMNS``). Each table's rows travel as one JSON array of rows
-    in its columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
-    await conn.execute(_WRITE_CHANGES, transactions, operations, balances, statuses)
+    and settled statuses (``STATUS_COLUMNS``); then it locks the heads of ``chains`` and returns
+    them, as ``lock_journal_heads`` does. Each table's rows travel as one JSON array of rows in its
+    columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
+    ordered = sorted(set(chains))
+    rows = await conn.fetch(
+        _WRITE_CHANGES,
+        transactions,
+        operations,
+        balances,
+        statuses,
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+    )
+    return _heads(rows)
 
 
 async def write_journal(
