@@ -103,13 +103,37 @@ async def operations_of(conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUI
     )
 
 
+# What the posting engine reads of a balance (not its metadata or timestamps: fewer values to decode).
+_BALANCE_STATE = ", ".join(
+    f"b.{name}"
+    for name in (
+        "organization_id",
+        "ledger_id",
+        "id",
+        "account_id",
+        "alias",
+        "key",
+        "asset_code",
+        "account_type",
+        "available",
+        "on_hold",
+        "overdraft_used",
+        "version",
+        "allow_sending",
+        "allow_receiving",
+        "direction",
+        "settings",
+    )
+)
+
+
 async def lock_balances(conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, str, str]]) -> list[asyncpg.Record]:
     """The live balances named by (org, ledger, alias, key), locked in id order."""
     if not refs:
         return []
     return list(
         await conn.fetch(
-            """SELECT b.* FROM balances b
+            f"""SELECT {_BALANCE_STATE} FROM balances b
                  JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])) AS r(o, l, a, k)
                    ON b.organization_id = r.o AND b.ledger_id = r.l AND b.alias = r.a AND b.key = r.k
                 WHERE b.deleted_at IS NULL
