@@ -3,8 +3,8 @@
 ``run_batch`` is the body of the write funnel: it replays idempotent repeats, locks what the batch
 touches in the global lock order, applies each command with the pure core against the batch's
 balance states (a rejected command is answered with its error and changes nothing), then writes
-everything in one statement, whose last step appends the batch's events to the journal (the
-journal heads are the last lock), and answers each command.
+the money changes in one statement, which locks the journal heads last, and the journal rows and
+idempotency records in a second one, and answers each command.
 """
 
 from __future__ import annotations
