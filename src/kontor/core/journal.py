@@ -26,17 +26,12 @@ def canonical_payload(payload: Any) -> str:
     return _CANONICAL.encode(payload).decode()
 
 
-def is_plain(text: str) -> bool:
-    """Whether JSON writes ``text`` as it is between quotes (then the link head needs no encoder)."""
-    return _PLAIN.fullmatch(text) is not None
-
-
 def link(
     prev_hash: bytes, seq: int, event_id: str, event_type: str, subject: str, created_at: str, payload_text: str
 ) -> bytes:
     """The hash of one journal row given the previous row's hash."""
     texts = (event_id, event_type, subject, created_at)
-    if all(is_plain(text) for text in texts):
+    if all(_PLAIN.fullmatch(text) for text in texts):
         head = f'[{seq},"{event_id}","{event_type}","{subject}","{created_at}"]'  # what json.dumps writes
     else:
         head = json.dumps([seq, *texts], separators=(",", ":"))

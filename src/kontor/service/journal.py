@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from kontor.core.journal import canonical_payload, is_plain, link
+from kontor.core.journal import canonical_payload, link
 from kontor.errors import invariant
 from kontor.events import catalog
 from kontor.service import representation as rep
@@ -52,14 +52,11 @@ async def prepare(
     heads to move, for a caller that writes them together with everything else."""
     if not events:
         return [], {}
-    return chain(events, await sql.lock_journal_heads(conn, sorted({c for c, *_ in events})), now)
+    return chain(events, await sql.lock_journal_heads(conn, chains(events)), now)
 
 
-def plain_event(event: Event) -> bool:
-    """A known event whose type and subject JSON writes as they are: what PostgreSQL's own
-    hashing of the chain (``kontor_journal_append``, used by the write funnel) expects."""
-    _, event_type, subject, _ = event
-    return catalog.is_known(event_type) and is_plain(event_type) and is_plain(subject)
+def chains(events: Sequence[Event]) -> list[Chain]:
+    return sorted({chain for chain, *_ in events})
 
 
 def chain(

@@ -659,8 +659,8 @@ def _answer(
     return Outcome(text, replayed=False)
 
 
-# An idempotency row's place for the journal seq of its answer: it holds the event's index in
-# ``_Writes.events``, which the write statement turns into that event's seq.
+# An idempotency row's place for the journal seq of its answer: until the batch's events are
+# numbered, it holds the event's index in ``_Writes.events``.
 _JOURNAL_INDEX = 6
 
 
@@ -668,19 +668,30 @@ _JOURNAL_INDEX = 6
 
 
 async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
-    """Write the batch in one statement; the journal is appended at its end (its heads are the
-    last lock: every batch of a ledger waits for it, so it is held only until the commit)."""
-    invariant(all(journal.plain_event(e) for e in writes.events), "a funnel event's texts are plain")
-    await sql.write_batch(
+    """Write the money changes and lock the journal heads at the end of that statement (the last
+    lock: every batch of a ledger waits for it, so it is held only for the journal rows and the
+    commit), then write the journal."""
+    heads = await sql.write_changes(
         conn,
         transactions=writes.transactions,
         operations=writes.operations,
         balances=list(writes.touched.values()),
         statuses=writes.statuses,
-        events=[
-            (chain[0], chain[1], new_id_text(), kind, subject, text) for chain, kind, subject, text in writes.events
-        ],
-        created_text=rep.iso(now) or "",
-        now=now,
-        idempotency=writes.idempotency,
+        chains=journal.chains(writes.events),
     )
+    journal_rows, heads = journal.chain(writes.events, heads, now) if writes.events else ([], {})
+    if journal_rows or writes.idempotency:
+        await sql.write_journal(
+            conn,
+            idempotency=[_with_journal_seq(row, journal_rows) for row in writes.idempotency],
+            journal=journal_rows,
+            heads=heads,
+        )
+
+
+def _with_journal_seq(row: tuple[Any, ...], journal_rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    index = row[_JOURNAL_INDEX]
+    if index is None:
+        return row
+    seq = journal_rows[index][2]
+    return (*row[:_JOURNAL_INDEX], seq, *row[_JOURNAL_INDEX + 1 :])

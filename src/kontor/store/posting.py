@@ -293,21 +293,24 @@ async def insert_journal(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]
         await conn.execute(_INSERT_JOURNAL, rows)
 
 
+_LOCK_HEADS = """INSERT INTO journal_heads AS h (organization_id, ledger_id, seq, hash)
+           SELECT o, l, 0, decode(repeat('00', 32), 'hex') FROM unnest(${o}::uuid[], ${l}::uuid[]) AS u(o, l)
+            {where} ORDER BY o, l
+           ON CONFLICT (organization_id, ledger_id) DO UPDATE SET seq = h.seq
+           RETURNING h.organization_id, h.ledger_id, h.seq, h.hash"""
+
+
 async def lock_journal_heads(
     conn: asyncpg.Connection, ledgers: Sequence[LedgerKey]
 ) -> dict[LedgerKey, tuple[int, bytes]]:
     """Each ledger's chain head (last seq and hash), locked in order; created at (0, zero hash) on
     first use. One round trip: an upsert locks the rows it touches and returns them."""
     ordered = sorted(set(ledgers))
-    rows = await conn.fetch(
-        """INSERT INTO journal_heads AS h (organization_id, ledger_id, seq, hash)
-           SELECT o, l, 0, decode(repeat('00', 32), 'hex') FROM unnest($1::uuid[], $2::uuid[]) AS u(o, l)
-            ORDER BY o, l
-           ON CONFLICT (organization_id, ledger_id) DO UPDATE SET seq = h.seq
-           RETURNING h.organization_id, h.ledger_id, h.seq, h.hash""",
-        [k[0] for k in ordered],
-        [k[1] for k in ordered],
-    )
+    rows = await conn.fetch(_LOCK_HEADS.format(o=1, l=2, where=""), [k[0] for k in ordered], [k[1] for k in ordered])
+    return _heads(rows)
+
+
+def _heads(rows: Sequence[asyncpg.Record]) -> dict[LedgerKey, tuple[int, bytes]]:
     return {(r[0], r[1]): (int(r[2]), bytes(r[3])) for r in rows}
 
 
@@ -318,6 +321,13 @@ async def move_journal_heads(conn: asyncpg.Connection, heads: dict[LedgerKey, tu
 
 def _head_rows(heads: dict[LedgerKey, tuple[int, bytes]]) -> list[tuple[UUID, UUID, int, bytes]]:
     return [(key[0], key[1], seq, digest) for key, (seq, digest) in heads.items()]
+
+
+def _statement(parts: dict[str, str]) -> str:
+    """One statement of several writes (CTEs), each reading the parameter its SQL names."""
+    ctes = ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
+    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in parts)
+    return f"WITH {ctes}\nSELECT {counts}"
 
 
 _CHANGES = {
@@ -339,55 +349,61 @@ _CHANGES = {
         "status = u.status, status_description = u.status, updated_at = u.updated_at",
     ),
 }
-EVENT_COLUMNS = (
-    ("organization_id", "uuid"),
-    ("ledger_id", "uuid"),
-    ("id", "uuid"),
-    ("event_type", "text"),
-    ("subject", "text"),
-    ("payload", "text"),
-)
-# The journal is appended last in the statement (kontor_journal_append, migration 0070): its call
-# reads no row before every change above is written (its condition needs their counts), so the
-# journal heads, which every batch of a ledger waits for, are locked at the statement's end and
-# held only until the commit. The idempotency records read the seq of the event that holds their
-# answer (``journal_seq`` arrives as the event's 0-based position, or null).
-_IDEMPOTENCY_VALUES = ", ".join(
-    "j.event_seq" if name == "journal_seq" else _value(i, kind) for i, (name, kind) in enumerate(IDEMPOTENCY_COLUMNS)
-)
-_WRITE_BATCH = (
+# The journal heads are locked last in the statement: their upsert reads no row before every
+# change above is written (its condition needs their counts), so the heads, which every batch of a
+# ledger waits for, are held from the end of this statement to the commit.
+_WRITE_CHANGES = (
     "WITH "
     + ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in _CHANGES.items())
-    + ",\nj AS (SELECT * FROM kontor_journal_append($5::jsonb, $6::text, $7::timestamptz) WHERE "
-    + " AND ".join(f"(SELECT count(*) FROM {name}) >= 0" for name in _CHANGES)
-    + "),\ni AS (INSERT INTO idempotency_keys ("
-    + ", ".join(name for name, _ in IDEMPOTENCY_COLUMNS)
-    + f") SELECT {_IDEMPOTENCY_VALUES} FROM jsonb_array_elements($8::jsonb) AS e"
-    + f" LEFT JOIN j ON j.event_position = (e->>{[n for n, _ in IDEMPOTENCY_COLUMNS].index('journal_seq')})::bigint + 1 "
-    + _UPSERT_IDEMPOTENCY_SUFFIX
-    + " RETURNING 1)\nSELECT (SELECT count(*) FROM j), (SELECT count(*) FROM i)"
+    + ",\nh AS ("
+    + _LOCK_HEADS.format(
+        o=5, l=6, where="WHERE " + " AND ".join(f"(SELECT count(*) FROM {name}) >= 0" for name in _CHANGES)
+    )
+    + ")\nSELECT * FROM h"
+)
+_WRITE_JOURNAL = _statement(
+    {
+        "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 1, _UPSERT_IDEMPOTENCY_SUFFIX),
+        "j": _insert("journal", JOURNAL_COLUMNS, 2),
+        "h": _update("journal_heads", HEAD_COLUMNS, 2, 3, "seq = u.seq, hash = u.hash"),
+    }
 )
 
 
-async def write_batch(
+async def write_changes(
     conn: asyncpg.Connection,
     *,
     transactions: Sequence[Sequence[Any]],
     operations: Sequence[Sequence[Any]],
     balances: Sequence[Sequence[Any]],
     statuses: Sequence[Sequence[Any]],
-    events: Sequence[Sequence[Any]],
-    created_text: str,
-    now: datetime,
-    idempotency: Sequence[Sequence[Any]],
-) -> None:
-    """Everything a batch writes, in one statement (one round trip): new transactions, all their
-    operations (so the double-entry trigger sees the whole batch), each touched balance once
-    (``BALANCE_COLUMNS``), settled statuses (``STATUS_COLUMNS``); then the batch's events
-    (``EVENT_COLUMNS``) appended to their journal chains, stamped ``now`` (``created_text`` is its
-    text as hashed), and the idempotency records. Each table's rows travel as one JSON array of
-    rows in its columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric
-    value."""
-    await conn.execute(
-        _WRITE_BATCH, transactions, operations, balances, statuses, events, created_text, now, idempotency
+    chains: Sequence[LedgerKey],
+) -> dict[LedgerKey, tuple[int, bytes]]:
+    """A batch's money changes, in one statement: new transactions, all their operations (so the
+    double-entry trigger sees the whole batch), each touched balance once (``BALANCE_COLUMNS``)
+    and settled statuses (``STATUS_COLUMNS``); then it locks the heads of ``chains`` and returns
+    them, as ``lock_journal_heads`` does. Each table's rows travel as one JSON array of rows in its
+    columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
+    ordered = sorted(set(chains))
+    rows = await conn.fetch(
+        _WRITE_CHANGES,
+        transactions,
+        operations,
+        balances,
+        statuses,
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
     )
+    return _heads(rows)
+
+
+async def write_journal(
+    conn: asyncpg.Connection,
+    *,
+    idempotency: Sequence[Sequence[Any]],
+    journal: Sequence[Sequence[Any]],
+    heads: dict[LedgerKey, tuple[int, bytes]],
+) -> None:
+    """What follows the journal heads' lock, in one statement: the journal rows, the moved heads
+    and the idempotency records (which point at journal rows)."""
+    await conn.execute(_WRITE_JOURNAL, idempotency, journal, _head_rows(heads))
