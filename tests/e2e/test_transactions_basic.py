@@ -125,18 +125,20 @@ async def test_pending_commit_cancel_revert(client, database_url):
     assert_problem(await client.post(f"{base}/transactions/{reverted.json()['id']}/revert"), 409, "0088")
 
 
+INFLOW_7 = {
+    "send": {
+        "asset": "BRL",
+        "value": "7",
+        "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "7"}}]},
+    }
+}
+
+
 async def test_replay_answers_the_same_bytes_from_the_journal_or_the_record(client, database_url):
     """A posted transaction's answer is replayed from its journal row, a pending one's from the
     idempotency record itself; either way byte for byte the first answer."""
     base = await setup_ledger(client)
-    body = {
-        "send": {
-            "asset": "BRL",
-            "value": "7",
-            "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "7"}}]},
-        }
-    }
-    await client.post(f"{base}/transactions/inflow", json=body)
+    await client.post(f"{base}/transactions/inflow", json=INFLOW_7)
     three = {"asset": "BRL", "value": "3"}
     transfer = send("3", [{"accountAlias": "@alice", "amount": three}], [{"accountAlias": "@bob", "amount": three}])
     posted_key, pending_key = unique("posted"), unique("pending")
@@ -166,13 +168,7 @@ async def test_replay_answers_the_same_bytes_from_the_journal_or_the_record(clie
 
 async def test_idempotent_replay(client):
     base = await setup_ledger(client)
-    body = {
-        "send": {
-            "asset": "BRL",
-            "value": "7",
-            "distribute": {"to": [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "7"}}]},
-        }
-    }
+    body = INFLOW_7
     key = {"X-Idempotency": unique("k")}
     first = await client.post(f"{base}/transactions/inflow", json=body, headers=key)
     again = await client.post(f"{base}/transactions/inflow", json=body, headers=key)
