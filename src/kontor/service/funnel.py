@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from kontor.errors import KontorError, codes
-from kontor.service.posting import Command, Outcome, Result, run_batch
+from kontor.service.posting import Command, Outcome, Result, opening, run_batch
 from kontor.store.db import Database, is_retryable
 
 log = logging.getLogger("kontor.funnel")
@@ -191,8 +191,8 @@ class Funnel:
     async def _attempt(self, commands: list[Command], *, atomic: bool = False) -> list[Result]:
         for attempt in range(1, BATCH_RETRIES_MAX + 1):
             try:
-                async with self._db.write() as conn:
-                    results = await run_batch(conn, commands, self._clock())
+                async with self._db.write(opening(commands)) as conn:
+                    results = await run_batch(conn, commands, self._clock(), opened=True)
                     if atomic and any(isinstance(r, KontorError) for r in results):
                         raise _RolledBack(results)
                     return results

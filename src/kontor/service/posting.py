@@ -105,9 +105,25 @@ def idempotency_lock_id(organization_id: UUID, ledger_id: UUID, key: str) -> int
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def run_batch(conn: Connection, commands: Sequence[Command], now: datetime) -> list[Result]:
-    """Apply ``commands`` in order inside the caller's database transaction; one result each."""
+def opening(commands: Sequence[Command]) -> str:
+    """What a batch's database transaction runs first: the advisory locks of its idempotency keys
+    (SQL without parameters, which the funnel sends together with BEGIN)."""
+    keys = _keys(commands)
+    return sql.lock_idempotency_keys_sql(sorted({idempotency_lock_id(*k) for k in keys})) if keys else ""
+
+
+def _keys(commands: Sequence[Command]) -> list[tuple[UUID, UUID, str]]:
+    return [(c.organization_id, c.ledger_id, c.idempotency.key) for c in commands if c.idempotency is not None]
+
+
+async def run_batch(
+    conn: Connection, commands: Sequence[Command], now: datetime, *, opened: bool = False
+) -> list[Result]:
+    """Apply ``commands`` in order inside the caller's database transaction; one result each.
+    ``opened``: the transaction has already run ``opening(commands)``."""
     results: list[Any] = [None] * len(commands)  # a Result, a _Duplicate, or None until answered
+    if not opened and (first := opening(commands)):
+        await conn.execute(first)
     await _replay_idempotent(conn, commands, results, now)
     targets = await _load_targets(conn, commands, results)
     plans = _plan(commands, results, targets)
@@ -127,8 +143,8 @@ async def _replay_idempotent(conn: Connection, commands: Sequence[Command], resu
     keyed = [(i, c) for i, c in enumerate(commands) if c.idempotency is not None]
     if not keyed:
         return
-    keys = [(c.organization_id, c.ledger_id, c.idempotency.key) for _, c in keyed if c.idempotency]
-    stored = await sql.claim_idempotency_keys(conn, keys, sorted(idempotency_lock_id(*k) for k in keys), now)
+    keys = _keys(commands)
+    stored = await sql.read_idempotency_keys(conn, keys, now)
     first_in_batch: dict[tuple[UUID, UUID, str], int] = {}
     for (i, _), key in zip(keyed, keys, strict=True):
         if key in stored:

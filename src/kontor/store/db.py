@@ -139,18 +139,28 @@ class Database:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[asyncpg.Connection]:
+    async def write(self, opening: str = "") -> AsyncIterator[asyncpg.Connection]:
         """A unit of work on the write funnel's own connection, one at a time; a connection that
-        failed is replaced at the next call."""
+        failed is replaced at the next call. ``opening``, SQL without parameters, runs right after
+        BEGIN in the same message: one round trip for both."""
         async with self._translate(), self._writer_lock:
             conn = await self._writer_connection()
             try:
-                async with conn.transaction():
-                    yield conn
+                await conn.execute(f"BEGIN; {opening}" if opening else "BEGIN")
+                yield conn
+                await conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.is_closed() or is_unavailable(exc) or isinstance(exc, asyncio.CancelledError):
                     await self._drop_writer()
+                elif conn.is_in_transaction():
+                    await self._roll_back(conn)
                 raise
+
+    async def _roll_back(self, conn: asyncpg.Connection) -> None:
+        try:
+            await conn.execute("ROLLBACK")
+        except Exception:
+            await self._drop_writer()
 
     async def _writer_connection(self) -> asyncpg.Connection:
         if self._writer is None or self._writer.is_closed():

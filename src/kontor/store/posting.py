@@ -19,22 +19,26 @@ import asyncpg
 LedgerKey = tuple[UUID, UUID]
 
 
-async def claim_idempotency_keys(
-    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID, str]], lock_ids: Sequence[int], now: datetime
-) -> dict[tuple[UUID, UUID, str], asyncpg.Record]:
-    """Lock ``keys`` until this batch commits (advisory locks, in order), then return the live
-    records among them: a request with one of those is a replay.
+def lock_idempotency_keys_sql(lock_ids: Sequence[int]) -> str:
+    """SQL that locks ``lock_ids`` (advisory locks, in order) until the transaction ends; the ids
+    are written into it (integers), so it needs no parameters and can travel with BEGIN."""
+    ids = ",".join(str(int(i)) for i in lock_ids)
+    return f"SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest('{{{ids}}}'::bigint[]) AS k ORDER BY 1) s"
 
-    Two statements on purpose: under READ COMMITTED a statement's snapshot is taken before it waits
-    on a lock, so a read in the locking statement would miss the answer that the process holding
-    the lock just committed, and the same request would be posted twice.
+
+async def read_idempotency_keys(
+    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID, str]], now: datetime
+) -> dict[tuple[UUID, UUID, str], asyncpg.Record]:
+    """The live records among ``keys``, whose advisory locks this transaction holds: a request
+    with one of those is a replay.
+
+    A statement of its own, after the locking one, on purpose: under READ COMMITTED a statement's
+    snapshot is taken before it waits on a lock, so a read in the locking statement would miss the
+    answer that the process holding the lock just committed, and the same request would be posted
+    twice.
     """
     if not keys:
         return {}
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY 1) s",
-        list(lock_ids),
-    )
     rows = await conn.fetch(
         """SELECT i.organization_id, i.ledger_id, i.key, i.request_hash, coalesce(i.response, j.payload) AS response
              FROM idempotency_keys i
