@@ -140,13 +140,13 @@ async def run_batch(
 
 
 async def _replay_idempotent(conn: Connection, commands: Sequence[Command], results: list[Any], now: datetime) -> None:
-    keyed = [(i, c) for i, c in enumerate(commands) if c.idempotency is not None]
+    keyed = [i for i, c in enumerate(commands) if c.idempotency is not None]
     if not keyed:
         return
-    keys = _keys(commands)
+    keys = _keys(commands)  # in the order of ``keyed``
     stored = await sql.read_idempotency_keys(conn, keys, now)
     first_in_batch: dict[tuple[UUID, UUID, str], int] = {}
-    for (i, _), key in zip(keyed, keys, strict=True):
+    for i, key in zip(keyed, keys, strict=True):
         if key in stored:
             results[i] = Outcome(stored[key]["response"], replayed=True)
         elif key in first_in_batch:

@@ -287,8 +287,12 @@ def _update(table: str, columns: Sequence[tuple[str, str]], keys: int, param: in
     return f"UPDATE {table} target SET {sets} FROM ({_rows_of(param, columns)}) AS u({names}) WHERE {match}"
 
 
+def _move_heads(param: int) -> str:
+    return _update("journal_heads", HEAD_COLUMNS, 2, param, "seq = u.seq, hash = u.hash")
+
+
 _INSERT_JOURNAL = _insert("journal", JOURNAL_COLUMNS, 1)
-_MOVE_HEADS = _update("journal_heads", HEAD_COLUMNS, 2, 1, "seq = u.seq, hash = u.hash")
+_MOVE_HEADS = _move_heads(1)
 
 
 async def insert_journal(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]) -> None:
@@ -327,11 +331,14 @@ def _head_rows(heads: dict[LedgerKey, tuple[int, bytes]]) -> list[tuple[UUID, UU
     return [(key[0], key[1], seq, digest) for key, (seq, digest) in heads.items()]
 
 
-def _statement(parts: dict[str, str]) -> str:
-    """One statement of several writes (CTEs), each reading the parameter its SQL names."""
-    ctes = ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
-    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in parts)
-    return f"WITH {ctes}\nSELECT {counts}"
+def _ctes(parts: dict[str, str]) -> str:
+    """Writes as CTEs of one statement, each reading the parameter its SQL names."""
+    return ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in parts.items())
+
+
+def _written(parts: dict[str, str]) -> str:
+    """A condition that holds once every write of ``parts`` is done (it needs their counts)."""
+    return " AND ".join(f"(SELECT count(*) FROM {name}) >= 0" for name in parts)
 
 
 _CHANGES = {
@@ -357,21 +364,16 @@ _CHANGES = {
 # change above is written (its condition needs their counts), so the heads, which every batch of a
 # ledger waits for, are held from the end of this statement to the commit.
 _WRITE_CHANGES = (
-    "WITH "
-    + ",\n".join(f"{name} AS ({sql} RETURNING 1)" for name, sql in _CHANGES.items())
-    + ",\nh AS ("
-    + _LOCK_HEADS.format(
-        o=5, l=6, where="WHERE " + " AND ".join(f"(SELECT count(*) FROM {name}) >= 0" for name in _CHANGES)
-    )
-    + ")\nSELECT * FROM h"
+    f"WITH {_ctes(_CHANGES)},\n"
+    f"h AS ({_LOCK_HEADS.format(o=5, l=6, where='WHERE ' + _written(_CHANGES))})\n"
+    "SELECT * FROM h"
 )
-_WRITE_JOURNAL = _statement(
-    {
-        "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 1, _UPSERT_IDEMPOTENCY_SUFFIX),
-        "j": _insert("journal", JOURNAL_COLUMNS, 2),
-        "h": _update("journal_heads", HEAD_COLUMNS, 2, 3, "seq = u.seq, hash = u.hash"),
-    }
-)
+_JOURNAL_WRITES = {
+    "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 1, _UPSERT_IDEMPOTENCY_SUFFIX),
+    "j": _insert("journal", JOURNAL_COLUMNS, 2),
+    "h": _move_heads(3),
+}
+_WRITE_JOURNAL = f"WITH {_ctes(_JOURNAL_WRITES)}\nSELECT {_written(_JOURNAL_WRITES)}"
 
 
 async def write_changes(
