@@ -3,6 +3,8 @@ between balance keys of one account; ``kontor verify`` passes afterwards."""
 
 from __future__ import annotations
 
+import asyncio
+
 from kontor.service.verify import verify
 from tests.e2e.test_transactions_basic import send, setup_ledger
 from tests.helpers import assert_problem, inflow
@@ -100,3 +102,37 @@ async def test_block_and_unblock_between_keys(own_client, own_database_url):
     assert (await balance_of(client, base, "@alice"))["available"] == "80"
     lines: list[str] = []
     assert (await verify(own_database_url, lines.append)).ok, lines
+
+
+async def test_the_funnel_plans_its_reads_per_call_and_its_writes_once(own_client):
+    """The write funnel's reads (the balance locks, an overdraft companion's included) are planned
+    with their arguments; the statements after the balance lock, which only write, use cached
+    generic plans; and the switch ends with the database transaction."""
+    client = own_client
+    base = await setup_ledger(client)
+    await inflow(client, base, "@alice", "50")
+    alice = await balance_of(client, base, "@alice")
+    settings = {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": "100"}
+    assert (await client.patch(f"{base}/balances/{alice['id']}", json={"settings": settings})).status_code == 200
+    for value in (20, 40, 30):  # the last two draw on the overdraft companion
+        assert (await client.post(f"{base}/transactions/json", json=move(value, "@alice", "@bob"))).status_code == 201
+
+    async def writer_state():  # type: ignore[no-untyped-def]
+        async with client.app.state["ctx"].db.write() as conn:
+            return (
+                await conn.fetchval("SHOW plan_cache_mode"),
+                await conn.fetch("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"),
+            )
+
+    # The app runs on the test client's own event loop, in another thread.
+    mode, statements = await asyncio.to_thread(client.blocking_portal.call, writer_state)
+    assert mode == "force_custom_plan"
+    locks = [s for s in statements if "FROM balances b" in s["statement"] and "FOR UPDATE" in s["statement"]]
+    writes = [
+        s for s in statements if "INSERT INTO journal " in s["statement"] or "INSERT INTO operations" in s["statement"]
+    ]
+    reads = [s for s in statements if "FROM idempotency_keys i" in s["statement"]]
+    assert locks and writes and reads
+    assert sum(s["custom_plans"] for s in locks) >= 6  # a lock per transfer and one per companion lock
+    assert all(s["generic_plans"] == 0 for s in locks + reads), locks + reads
+    assert all(s["generic_plans"] >= 4 and s["custom_plans"] == 0 for s in writes), writes

@@ -342,7 +342,7 @@ async def _lock_balances(
         }
     )
     states: dict[LedgerKey, dict[BalanceKey, BalanceState]] = {}
-    _file(states, await sql.lock_balances(conn, refs))
+    _file(states, await sql.lock_balances(conn, refs, then_writes=True))
     # The overdraft companions of balances that may overdraw are locked next (also in id order): a
     # debit may draw on them, a credit repay them. Companions are never a request's own legs.
     companions = sorted(
@@ -354,7 +354,8 @@ async def _lock_balances(
         }
     )
     if companions:
-        _file(states, await sql.lock_balances(conn, companions))
+        await sql.plan_per_call(conn)  # the first lock switched to generic plans; this is a read
+        _file(states, await sql.lock_balances(conn, companions, then_writes=True))
     return states
 
 

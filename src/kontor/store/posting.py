@@ -131,18 +131,39 @@ _BALANCE_STATE = ", ".join(
 )
 
 
-async def lock_balances(conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, str, str]]) -> list[asyncpg.Record]:
-    """The live balances named by (org, ledger, alias, key), locked in id order."""
-    if not refs:
-        return []
-    return list(
-        await conn.fetch(
-            f"""SELECT {_BALANCE_STATE} FROM balances b
+# The statements after the balance lock only write, and their plans cannot depend on their
+# arguments: each table's rows arrive as one JSON array, which the planner counts as 100 rows
+# whatever it holds. Planning them per call (the connection's ``force_custom_plan``, kept for the
+# reads, whose plans do depend on theirs) costs ~0.2 ms a statement and buys nothing, so the
+# balance lock switches the rest of its database transaction to the cached generic plans (a
+# cached plan is still replanned when its tables' statistics change). ``set_config(..., true)``
+# lasts until COMMIT or ROLLBACK. In-process, one transfer at a time: the two write statements
+# 1.27 + 0.66 -> 0.80 + 0.45 ms (medians).
+_THEN_GENERIC_PLANS = "(SELECT set_config('plan_cache_mode', 'force_generic_plan', true)) IS NOT NULL"
+_LOCK_BALANCES = f"""SELECT {_BALANCE_STATE} FROM balances b
                  JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])) AS r(o, l, a, k)
                    ON b.organization_id = r.o AND b.ledger_id = r.l AND b.alias = r.a AND b.key = r.k
-                WHERE b.deleted_at IS NULL
+                WHERE b.deleted_at IS NULL{{then}}
                 ORDER BY b.organization_id, b.ledger_id, b.id
-                  FOR UPDATE OF b""",
+                  FOR UPDATE OF b"""
+
+
+async def plan_per_call(conn: asyncpg.Connection) -> None:
+    """Back to planning each statement with its arguments, for a read after ``then_writes``."""
+    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+async def lock_balances(
+    conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, str, str]], *, then_writes: bool = False
+) -> list[asyncpg.Record]:
+    """The live balances named by (org, ledger, alias, key), locked in id order. ``then_writes``:
+    no statement but the batch's writes follows in this database transaction (see above)."""
+    if not refs:
+        return []
+    then = f" AND {_THEN_GENERIC_PLANS}" if then_writes else ""
+    return list(
+        await conn.fetch(
+            _LOCK_BALANCES.format(then=then),
             [r[0] for r in refs],
             [r[1] for r in refs],
             [r[2] for r in refs],
