@@ -621,8 +621,8 @@ _REASONS = {
 
 def _balance_changed(op: dict[str, Any], draft: OperationDraft) -> dict[str, Any]:
     return {
-        "organizationId": str(op["organization_id"]),
-        "ledgerId": str(op["ledger_id"]),
+        "organizationId": rep.ident(op["organization_id"]),
+        "ledgerId": rep.ident(op["ledger_id"]),
         "accountId": draft.account_id,
         "balanceId": draft.balance_id,
         "alias": draft.alias,

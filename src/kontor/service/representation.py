@@ -26,6 +26,12 @@ def iso(value: datetime | None) -> str | None:
     return text + "Z"
 
 
+@lru_cache(maxsize=1024)
+def ident(value: UUID | str) -> str:
+    """The text of an organization's or ledger's id (cached: every operation of a batch repeats them)."""
+    return str(value)
+
+
 def amount(value: Decimal) -> str:
     return format_amount(value)
 
@@ -45,8 +51,8 @@ def transaction(row: Any, operations: list[JSON], *, status_code: str | None = N
         "chartOfAccountsGroupName": row["chart_of_accounts_group_name"] or "",
         "source": list(row["source"]),
         "destination": list(row["destination"]),
-        "ledgerId": str(row["ledger_id"]),
-        "organizationId": str(row["organization_id"]),
+        "ledgerId": ident(row["ledger_id"]),
+        "organizationId": ident(row["organization_id"]),
         "route": row["route"] or "",
         "feesSkipped": False,
         "tracerSkipped": False,
@@ -81,8 +87,8 @@ def operation(row: Any) -> JSON:
         "accountAlias": row["account_alias"],
         "balanceKey": row["balance_key"],
         "balanceId": str(row["balance_id"]),
-        "organizationId": str(row["organization_id"]),
-        "ledgerId": str(row["ledger_id"]),
+        "organizationId": ident(row["organization_id"]),
+        "ledgerId": ident(row["ledger_id"]),
         "route": row["route"] or "",
         "balanceAffected": row["balance_affected"],
         "createdAt": iso(row["created_at"]),
