@@ -343,7 +343,7 @@ async def _lock_balances(
         }
     )
     states: dict[LedgerKey, dict[BalanceKey, BalanceState]] = {}
-    _file(states, await sql.lock_balances(conn, refs, then_writes=True))
+    _file(states, await sql.lock_balances(conn, refs))
     # The overdraft companions of balances that may overdraw are locked next (also in id order): a
     # debit may draw on them, a credit repay them. Companions are never a request's own legs.
     companions = sorted(
@@ -355,8 +355,7 @@ async def _lock_balances(
         }
     )
     if companions:
-        await sql.plan_per_call(conn)  # the first lock switched to generic plans; this is a read
-        _file(states, await sql.lock_balances(conn, companions, then_writes=True))
+        _file(states, await sql.lock_balances(conn, companions))
     return states
 
 

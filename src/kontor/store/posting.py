@@ -131,39 +131,18 @@ _BALANCE_STATE = ", ".join(
 )
 
 
-# The statements after the balance lock only write, and their plans cannot depend on their
-# arguments: each table's rows arrive as one JSON array, which the planner counts as 100 rows
-# whatever it holds. Planning them per call (the connection's ``force_custom_plan``, kept for the
-# reads, whose plans do depend on theirs) costs ~0.2 ms a statement and buys nothing, so the
-# balance lock switches the rest of its database transaction to the cached generic plans (a
-# cached plan is still replanned when its tables' statistics change). ``set_config(..., true)``
-# lasts until COMMIT or ROLLBACK. In-process, one transfer at a time: the two write statements
-# 1.27 + 0.66 -> 0.80 + 0.45 ms (medians).
-_THEN_GENERIC_PLANS = "(SELECT set_config('plan_cache_mode', 'force_generic_plan', true)) IS NOT NULL"
-_LOCK_BALANCES = f"""SELECT {_BALANCE_STATE} FROM balances b
-                 JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])) AS r(o, l, a, k)
-                   ON b.organization_id = r.o AND b.ledger_id = r.l AND b.alias = r.a AND b.key = r.k
-                WHERE b.deleted_at IS NULL{{then}}
-                ORDER BY b.organization_id, b.ledger_id, b.id
-                  FOR UPDATE OF b"""
-
-
-async def plan_per_call(conn: asyncpg.Connection) -> None:
-    """Back to planning each statement with its arguments, for a read after ``then_writes``."""
-    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-
-
-async def lock_balances(
-    conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, str, str]], *, then_writes: bool = False
-) -> list[asyncpg.Record]:
-    """The live balances named by (org, ledger, alias, key), locked in id order. ``then_writes``:
-    no statement but the batch's writes follows in this database transaction (see above)."""
+async def lock_balances(conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, str, str]]) -> list[asyncpg.Record]:
+    """The live balances named by (org, ledger, alias, key), locked in id order."""
     if not refs:
         return []
-    then = f" AND {_THEN_GENERIC_PLANS}" if then_writes else ""
     return list(
         await conn.fetch(
-            _LOCK_BALANCES.format(then=then),
+            f"""SELECT {_BALANCE_STATE} FROM balances b
+                 JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])) AS r(o, l, a, k)
+                   ON b.organization_id = r.o AND b.ledger_id = r.l AND b.alias = r.a AND b.key = r.k
+                WHERE b.deleted_at IS NULL
+                ORDER BY b.organization_id, b.ledger_id, b.id
+                  FOR UPDATE OF b""",
             [r[0] for r in refs],
             [r[1] for r in refs],
             [r[2] for r in refs],
@@ -384,10 +363,24 @@ _CHANGES = {
 # The journal heads are locked last in the statement: their upsert reads no row before every
 # change above is written (its condition needs their counts), so the heads, which every batch of a
 # ledger waits for, are held from the end of this statement to the commit.
+# The journal statement that follows only inserts, and updates the journal heads through their
+# primary key, their only index: its plan cannot depend on its arguments (each table's rows arrive
+# as one JSON array, counted as 100 rows whatever it holds) nor go wrong as tables grow, so it runs
+# a cached generic plan instead of being planned per call (the connection's
+# ``force_custom_plan``), and with hash and merge joins off, so that its one update finds each head
+# through that key at any number of ledgers. This statement switches the rest of its database
+# transaction (``set_config(..., true)`` lasts until COMMIT or ROLLBACK). It keeps a plan per call
+# itself: its updates find balances and transactions by key, and a plan cached while those tables
+# were empty reached them through another index (``balances_account_idx``) that would scan a whole
+# ledger per row once they grow (EXPLAIN on a new database; tests/integration/test_write_plans.py).
+_THEN_JOURNAL_PLAN = (
+    "(SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
+    " || set_config('enable_hashjoin', 'off', true) || set_config('enable_mergejoin', 'off', true)) IS NOT NULL"
+)
 _WRITE_CHANGES = (
     f"WITH {_ctes(_CHANGES)},\n"
     f"h AS ({_LOCK_HEADS.format(o=5, l=6, where='WHERE ' + _written(_CHANGES))})\n"
-    "SELECT * FROM h"
+    f"SELECT * FROM h WHERE {_THEN_JOURNAL_PLAN}"
 )
 _JOURNAL_WRITES = {
     "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 1, _UPSERT_IDEMPOTENCY_SUFFIX),
