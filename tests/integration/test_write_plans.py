@@ -4,6 +4,8 @@ would scan every head at every batch once there are many ledgers."""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 
 from kontor.store import posting
@@ -27,4 +29,41 @@ async def test_the_journal_statements_cached_plan_uses_keys_on_an_empty_database
     assert settings == ["force_generic_plan", "off"]
     assert after == "force_custom_plan"
     assert "journal_heads_pkey" in plan, plan
+    assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
+
+
+async def test_the_money_changes_cached_plan_waits_for_statistics_then_uses_keys(own_client, own_database_url):
+    """On a new database the funnel keeps planning the money-changes statement per call; once
+    balances and transactions have statistics, its cached plan updates each row through its key."""
+    from tests.e2e.test_transactions_basic import setup_ledger
+    from tests.helpers import inflow
+
+    conn = await asyncpg.connect(own_database_url, server_settings=WRITER_SETTINGS)
+    try:
+        await init_connection(conn)
+        assert not await posting.write_plans_cacheable(conn)
+        base = await setup_ledger(own_client)
+        for alias in ("@alice", "@bob"):
+            await inflow(own_client, base, alias, "10")
+        assert not await posting.write_plans_cacheable(conn)  # rows, but no statistics yet
+        await conn.execute("ANALYZE balances, transactions")
+        assert await posting.write_plans_cacheable(conn)
+        async with conn.transaction():
+            ref = (uuid.uuid4(), uuid.uuid4(), "@nobody", "default")
+            assert await posting.lock_balances(conn, [ref], then_writes=True) == []
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+            await conn.execute(
+                f"PREPARE changes(jsonb, jsonb, jsonb, jsonb, uuid[], uuid[]) AS {posting._WRITE_CHANGES}"
+            )
+            plan = "\n".join(
+                row[0] for row in await conn.fetch("EXPLAIN EXECUTE changes('[]', '[]', '[]', '[]', '{}', '{}')")
+            )
+            await posting.plan_per_call(conn)  # what an overdraft companion's lock does first
+            assert [await conn.fetchval(f"SHOW {name}") for name in ("plan_cache_mode", "enable_hashjoin")] == [
+                "force_custom_plan",
+                "on",
+            ]
+    finally:
+        await conn.close()
+    assert "balances_pkey" in plan and "transactions_pkey" in plan, plan
     assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,13 +27,16 @@ from uuid import UUID
 
 from kontor.errors import KontorError, codes
 from kontor.service.posting import Command, Outcome, Result, opening, run_batch
-from kontor.store.db import Database, is_retryable
+from kontor.store.db import Connection, Database, is_retryable
+from kontor.store.posting import write_plans_cacheable
 
 log = logging.getLogger("kontor.funnel")
 
 BATCH_RETRIES_MAX = 3
 # A repeat of an in-flight idempotent request waits this long for the first one's answer.
 IDEMPOTENCY_WAIT_S = 30.0
+# Until PostgreSQL has statistics on the tables the writes update, the funnel asks again this often.
+PLANS_CHECK_INTERVAL_S = 60.0
 
 
 @dataclass(slots=True)
@@ -70,6 +74,8 @@ class Funnel:
         self._in_flight: dict[tuple[UUID, UUID, str], tuple[str, asyncio.Future[Result]]] = {}
         self.batches = 0
         self.commands = 0
+        self._plans_cacheable = False
+        self._plans_checked_at = -PLANS_CHECK_INTERVAL_S
 
     def start(self) -> None:
         if self._task is None:
@@ -192,7 +198,8 @@ class Funnel:
         for attempt in range(1, BATCH_RETRIES_MAX + 1):
             try:
                 async with self._db.write(opening(commands)) as conn:
-                    results = await run_batch(conn, commands, self._clock(), opened=True)
+                    cached = await self._cached_plans(conn)
+                    results = await run_batch(conn, commands, self._clock(), opened=True, cached_plans=cached)
                     if atomic and any(isinstance(r, KontorError) for r in results):
                         raise _RolledBack(results)
                     return results
@@ -202,6 +209,15 @@ class Funnel:
                     continue
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _cached_plans(self, conn: Connection) -> bool:
+        """Whether the batch's writes may run cached plans; asked of PostgreSQL once a minute at most
+        until it holds, then kept (statistics, once there, stay)."""
+        now = time.monotonic()
+        if not self._plans_cacheable and now >= self._plans_checked_at + PLANS_CHECK_INTERVAL_S:
+            self._plans_checked_at = now
+            self._plans_cacheable = await write_plans_cacheable(conn)
+        return self._plans_cacheable
 
 
 def _fail(batch: list[_Pending], exc: BaseException) -> None:

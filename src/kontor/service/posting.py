@@ -118,17 +118,18 @@ def _keys(commands: Sequence[Command]) -> list[tuple[UUID, UUID, str]]:
 
 
 async def run_batch(
-    conn: Connection, commands: Sequence[Command], now: datetime, *, opened: bool = False
+    conn: Connection, commands: Sequence[Command], now: datetime, *, opened: bool = False, cached_plans: bool = False
 ) -> list[Result]:
     """Apply ``commands`` in order inside the caller's database transaction; one result each.
-    ``opened``: the transaction has already run ``opening(commands)``."""
+    ``opened``: the transaction has already run ``opening(commands)``. ``cached_plans``: the writes
+    may run cached plans (``store.posting.write_plans_cacheable``)."""
     results: list[Any] = [None] * len(commands)  # a Result, a _Duplicate, or None until answered
     if not opened and (first := opening(commands)):
         await conn.execute(first)
     await _replay_idempotent(conn, commands, results, now)
     targets = await _load_targets(conn, commands, results)
     plans = _plan(commands, results, targets)
-    states = await _lock_balances(conn, commands, plans)
+    states = await _lock_balances(conn, commands, plans, cached_plans)
     writes = _Writes()
     for index, plan in plans.items():
         results[index] = _apply_one(commands[index], plan, states, targets, writes, now)
@@ -333,7 +334,7 @@ def reversal_of(target: _Target) -> ResolvedTransaction:
 
 
 async def _lock_balances(
-    conn: Connection, commands: Sequence[Command], plans: dict[int, ResolvedTransaction]
+    conn: Connection, commands: Sequence[Command], plans: dict[int, ResolvedTransaction], cached_plans: bool
 ) -> dict[LedgerKey, dict[BalanceKey, BalanceState]]:
     refs = sorted(
         {
@@ -343,7 +344,7 @@ async def _lock_balances(
         }
     )
     states: dict[LedgerKey, dict[BalanceKey, BalanceState]] = {}
-    _file(states, await sql.lock_balances(conn, refs))
+    _file(states, await sql.lock_balances(conn, refs, then_writes=cached_plans))
     # The overdraft companions of balances that may overdraw are locked next (also in id order): a
     # debit may draw on them, a credit repay them. Companions are never a request's own legs.
     companions = sorted(
@@ -355,7 +356,9 @@ async def _lock_balances(
         }
     )
     if companions:
-        _file(states, await sql.lock_balances(conn, companions))
+        if cached_plans:
+            await sql.plan_per_call(conn)  # the first lock switched to cached plans; this is a read
+        _file(states, await sql.lock_balances(conn, companions, then_writes=cached_plans))
     return states
 
 

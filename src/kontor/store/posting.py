@@ -131,16 +131,48 @@ _BALANCE_STATE = ", ".join(
 )
 
 
-async def lock_balances(conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, str, str]]) -> list[asyncpg.Record]:
-    """The live balances named by (org, ledger, alias, key), locked in id order."""
+# The money-changes statement can keep a cached plan too (~0.4-0.75 ms of planning a batch), but
+# only once PostgreSQL has statistics on balances and transactions: with them the planner knows a
+# ledger holds many rows and reaches each updated row through its primary key; without them (a new
+# database, never analyzed) a cached plan reached them through balances_account_idx and
+# transactions_created_idx, which would scan a whole ledger per row as the tables grow, until the
+# next ANALYZE (EXPLAIN EXECUTE under force_generic_plan). The funnel asks
+# ``write_plans_cacheable`` now and then; once it holds, the balance lock switches the rest of its
+# transaction (``_CACHED_PLANS_AFTER``; the journal statement's own switch then changes nothing).
+# An overdraft companion's lock, a read after it, switches back first.
+_CACHEABLE = """SELECT count(DISTINCT tablename) = 2 FROM pg_stats
+                 WHERE schemaname = current_schema() AND tablename IN ('balances', 'transactions')
+                   AND attname = 'ledger_id'"""
+_PLAN_PER_CALL = (
+    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on;"
+    " SET LOCAL enable_seqscan = on"
+)
+
+
+async def write_plans_cacheable(conn: asyncpg.Connection) -> bool:
+    """Whether the tables the money-changes statement updates have statistics (see above)."""
+    return bool(await conn.fetchval(_CACHEABLE))
+
+
+async def plan_per_call(conn: asyncpg.Connection) -> None:
+    """Back to planning each statement with its arguments, for a read after ``then_writes``."""
+    await conn.execute(_PLAN_PER_CALL)
+
+
+async def lock_balances(
+    conn: asyncpg.Connection, refs: Sequence[tuple[UUID, UUID, str, str]], *, then_writes: bool = False
+) -> list[asyncpg.Record]:
+    """The live balances named by (org, ledger, alias, key), locked in id order. ``then_writes``:
+    the statements after it in this transaction run cached plans (see above)."""
     if not refs:
         return []
+    then = f" AND {_CACHED_PLANS_AFTER}" if then_writes else ""
     return list(
         await conn.fetch(
             f"""SELECT {_BALANCE_STATE} FROM balances b
                  JOIN (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])) AS r(o, l, a, k)
                    ON b.organization_id = r.o AND b.ledger_id = r.l AND b.alias = r.a AND b.key = r.k
-                WHERE b.deleted_at IS NULL
+                WHERE b.deleted_at IS NULL{then}
                 ORDER BY b.organization_id, b.ledger_id, b.id
                   FOR UPDATE OF b""",
             [r[0] for r in refs],
@@ -365,22 +397,21 @@ _CHANGES = {
 # ledger waits for, are held from the end of this statement to the commit.
 # The journal statement that follows only inserts, and updates the journal heads through their
 # primary key, their only index: its plan cannot depend on its arguments (each table's rows arrive
-# as one JSON array, counted as 100 rows whatever it holds) nor go wrong as tables grow, so it runs
-# a cached generic plan instead of being planned per call (the connection's
-# ``force_custom_plan``), and with hash and merge joins off, so that its one update finds each head
-# through that key at any number of ledgers. This statement switches the rest of its database
-# transaction (``set_config(..., true)`` lasts until COMMIT or ROLLBACK). It keeps a plan per call
-# itself: its updates find balances and transactions by key, and a plan cached while those tables
-# were empty reached them through another index (``balances_account_idx``) that would scan a whole
-# ledger per row once they grow (EXPLAIN on a new database; tests/integration/test_write_plans.py).
-_THEN_JOURNAL_PLAN = (
+# as one JSON array, counted as 100 rows whatever it holds), so it runs a cached generic plan
+# instead of being planned per call (the connection's ``force_custom_plan``). The switch lasts
+# until COMMIT or ROLLBACK (``set_config(..., true)``) and turns hash joins, merge joins and
+# sequential scans off: a cached plan sees its tables as they were when it was made, and on a new
+# database it hashed a sequential scan of the heads; this way every updated row is found through an
+# index whatever the tables' size (tests/integration/test_write_plans.py).
+_CACHED_PLANS_AFTER = (
     "(SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
-    " || set_config('enable_hashjoin', 'off', true) || set_config('enable_mergejoin', 'off', true)) IS NOT NULL"
+    " || set_config('enable_hashjoin', 'off', true) || set_config('enable_mergejoin', 'off', true)"
+    " || set_config('enable_seqscan', 'off', true)) IS NOT NULL"
 )
 _WRITE_CHANGES = (
     f"WITH {_ctes(_CHANGES)},\n"
     f"h AS ({_LOCK_HEADS.format(o=5, l=6, where='WHERE ' + _written(_CHANGES))})\n"
-    f"SELECT * FROM h WHERE {_THEN_JOURNAL_PLAN}"
+    f"SELECT * FROM h WHERE {_CACHED_PLANS_AFTER}"
 )
 _JOURNAL_WRITES = {
     "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 1, _UPSERT_IDEMPOTENCY_SUFFIX),
