@@ -67,3 +67,29 @@ async def test_the_money_changes_cached_plan_waits_for_statistics_then_uses_keys
         await conn.close()
     assert "balances_pkey" in plan and "transactions_pkey" in plan, plan
     assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
+
+
+async def test_only_pending_transactions_store_their_legs(own_client, own_database_url):
+    """Legs are read only to commit or cancel a pending transaction; a revert reads operations."""
+    from tests.e2e.test_transactions_basic import send, setup_ledger
+    from tests.helpers import inflow
+
+    base = await setup_ledger(own_client)
+    await inflow(own_client, base, "@alice", "100")
+    body = send(
+        "10",
+        [{"accountAlias": "@alice", "amount": {"asset": "BRL", "value": "10"}}],
+        [{"accountAlias": "@bob", "amount": {"asset": "BRL", "value": "10"}}],
+    )
+    posted = (await own_client.post(f"{base}/transactions/json", json=body)).json()
+    pending = (await own_client.post(f"{base}/transactions/json", json={**body, "pending": True})).json()
+    conn = await asyncpg.connect(own_database_url)
+    try:
+        legs = dict(await conn.fetch("SELECT id::text, legs IS NOT NULL FROM transactions"))
+    finally:
+        await conn.close()
+    assert legs[posted["id"]] is False and legs[pending["id"]] is True
+    assert (await own_client.post(f"{base}/transactions/{pending['id']}/commit")).status_code == 201
+    reverted = await own_client.post(f"{base}/transactions/{posted['id']}/revert")
+    assert reverted.status_code == 201, reverted.text
+    assert [o["accountAlias"] for o in reverted.json()["operations"]] == ["@bob", "@alice"]

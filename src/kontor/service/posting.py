@@ -233,14 +233,16 @@ def _plan(
                 codes.ENTITY_NOT_FOUND, "The transaction does not exist.", entity_type="Transaction"
             )
             continue
-        plans[i] = _stored_plan(target)
+        # What the command posts, for the balance lock: a revert runs the operations back, a commit or
+        # cancel the pending legs (a transaction in another status has none stored, and is refused).
+        plans[i] = reversal_of(target) if command.kind is Kind.REVERT else _stored_plan(target)
     return plans
 
 
 def _stored_plan(target: _Target) -> ResolvedTransaction:
     """A stored transaction's legs as a resolved transaction (for commit, cancel and revert)."""
     row = target.row
-    legs = tuple(_stored_leg(leg) for leg in row["legs"])
+    legs = tuple(_stored_leg(leg) for leg in row["legs"] or ())
     sources = tuple(leg.intent for leg in legs if leg.side is Side.SOURCE)
     destinations = tuple(leg.intent for leg in legs if leg.side is Side.DESTINATION)
     intent = TransactionIntent(
@@ -456,7 +458,8 @@ def _create(
         "updated_at": now,
         "deleted_at": None,
     }
-    writes.transactions.append(_TRANSACTION_ROW({**row, "legs": legs_json(plan)}))
+    legs = legs_json(plan) if stored_status == "PENDING" else None  # read only to commit or cancel
+    writes.transactions.append(_TRANSACTION_ROW({**row, "legs": legs}))
     op_rows = _operations(command, transaction_id, drafts, created_at, now, writes, intent.description)
     answer_status = "CREATED" if stored_status == "APPROVED" else stored_status
     body = rep.transaction(row, [rep.operation(op) for op in op_rows], status_code=answer_status)

@@ -264,7 +264,7 @@ JOURNAL_COLUMNS = (
 def _value(index: int, kind: str) -> str:
     """Column ``index`` of a row that travels as a JSON array, as SQL of the column's type."""
     if kind == "jsonb":
-        return f"e->{index}"
+        return f"nullif(e->{index}, 'null')"  # a None is SQL NULL, not JSON null
     if kind == "text[]":
         return f"ARRAY(SELECT jsonb_array_elements_text(e->{index}))"
     if kind == "bytea":
