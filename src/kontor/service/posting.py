@@ -240,7 +240,8 @@ def _plan(
 
 
 def _stored_plan(target: _Target) -> ResolvedTransaction:
-    """A stored transaction's legs as a resolved transaction (for commit, cancel and revert)."""
+    """A stored transaction's legs as a resolved transaction (for commit and cancel; a transaction
+    stored in another status than PENDING has no legs, and gives none)."""
     row = target.row
     legs = tuple(_stored_leg(leg) for leg in row["legs"] or ())
     sources = tuple(leg.intent for leg in legs if leg.side is Side.SOURCE)

@@ -143,10 +143,6 @@ _BALANCE_STATE = ", ".join(
 _CACHEABLE = """SELECT count(DISTINCT tablename) = 2 FROM pg_stats
                  WHERE schemaname = current_schema() AND tablename IN ('balances', 'transactions')
                    AND attname = 'ledger_id'"""
-_PLAN_PER_CALL = (
-    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on;"
-    " SET LOCAL enable_seqscan = on"
-)
 
 
 async def write_plans_cacheable(conn: asyncpg.Connection) -> bool:
@@ -403,11 +399,19 @@ _CHANGES = {
 # sequential scans off: a cached plan sees its tables as they were when it was made, and on a new
 # database it hashed a sequential scan of the heads; this way every updated row is found through an
 # index whatever the tables' size (tests/integration/test_write_plans.py).
-_CACHED_PLANS_AFTER = (
-    "(SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
-    " || set_config('enable_hashjoin', 'off', true) || set_config('enable_mergejoin', 'off', true)"
-    " || set_config('enable_seqscan', 'off', true)) IS NOT NULL"
+# Each setting: its value for cached plans, and the connection's own, which ``plan_per_call`` restores.
+_CACHED_PLAN_SETTINGS = {
+    "plan_cache_mode": ("force_generic_plan", "force_custom_plan"),
+    "enable_hashjoin": ("off", "on"),
+    "enable_mergejoin": ("off", "on"),
+    "enable_seqscan": ("off", "on"),
+}
+_CACHED_PLANS_AFTER = (  # a scalar subquery: evaluated once per statement, not per row
+    "(SELECT "
+    + " || ".join(f"set_config('{name}', '{cached}', true)" for name, (cached, _) in _CACHED_PLAN_SETTINGS.items())
+    + ") IS NOT NULL"
 )
+_PLAN_PER_CALL = "; ".join(f"SET LOCAL {name} = {own}" for name, (_, own) in _CACHED_PLAN_SETTINGS.items())
 _WRITE_CHANGES = (
     f"WITH {_ctes(_CHANGES)},\n"
     f"h AS ({_LOCK_HEADS.format(o=5, l=6, where='WHERE ' + _written(_CHANGES))})\n"
