@@ -135,35 +135,49 @@ INFLOW_7 = {
 
 
 async def test_replay_answers_the_same_bytes_from_the_journal_or_the_record(client, database_url):
-    """A posted transaction's answer is replayed from its journal row, a pending one's from the
-    idempotency record itself; either way byte for byte the first answer."""
+    """A posted or pending transaction's answer is replayed from its journal row (a pending one's
+    row carries only its holds' balance changes), an annotation's, which moves no balance and has
+    no journal row, from the idempotency record itself; either way byte for byte the first answer."""
     base = await setup_ledger(client)
     await client.post(f"{base}/transactions/inflow", json=INFLOW_7)
     three = {"asset": "BRL", "value": "3"}
     transfer = send("3", [{"accountAlias": "@alice", "amount": three}], [{"accountAlias": "@bob", "amount": three}])
-    posted_key, pending_key = unique("posted"), unique("pending")
+    keys = {kind: unique(kind) for kind in ("posted", "pending", "noted")}
+    requests = {
+        "posted": ("json", transfer),
+        "pending": ("json", {**transfer, "pending": True}),
+        "noted": ("annotation", transfer),
+    }
     answers = {}
-    for key, payload in ((posted_key, transfer), (pending_key, {**transfer, "pending": True})):
-        first = await client.post(f"{base}/transactions/json", json=payload, headers={"X-Idempotency": key})
-        again = await client.post(f"{base}/transactions/json", json=payload, headers={"X-Idempotency": key})
+    for kind, (path, payload) in requests.items():
+        headers = {"X-Idempotency": keys[kind]}
+        first = await client.post(f"{base}/transactions/{path}", json=payload, headers=headers)
+        again = await client.post(f"{base}/transactions/{path}", json=payload, headers=headers)
         assert first.status_code == again.status_code == 201, first.text
         assert again.headers["X-Idempotency-Replayed"] == "true"
         assert again.content == first.content
-        answers[key] = first.json()
-    assert answers[pending_key]["status"]["code"] == "PENDING"
+        answers[kind] = first.json()
+    assert answers["pending"]["status"]["code"] == "PENDING"
+    assert answers["noted"]["status"]["code"] == "NOTED"
     conn = await asyncpg.connect(database_url)
     try:
         rows = {
             r["key"]: r
             for r in await conn.fetch(
-                "SELECT key, response, journal_seq FROM idempotency_keys WHERE key = ANY($1::text[])",
-                [posted_key, pending_key],
+                """SELECT i.key, i.response, i.journal_seq, j.event_type, j.span
+                     FROM idempotency_keys i
+                     LEFT JOIN journal j
+                       ON j.organization_id = i.organization_id AND j.ledger_id = i.ledger_id AND j.seq = i.journal_seq
+                    WHERE i.key = ANY($1::text[])""",
+                list(keys.values()),
             )
         }
     finally:
         await conn.close()
-    assert rows[posted_key]["response"] is None and rows[posted_key]["journal_seq"] is not None
-    assert rows[pending_key]["response"] is not None and rows[pending_key]["journal_seq"] is None
+    posted, pending, noted = (rows[keys[kind]] for kind in ("posted", "pending", "noted"))
+    assert posted["response"] is None and (posted["event_type"], posted["span"]) == ("transaction.posted", 3)
+    assert pending["response"] is None and (pending["event_type"], pending["span"]) == ("transaction.unpublished", 1)
+    assert noted["response"] is not None and noted["journal_seq"] is None
 
 
 async def test_idempotent_replay(client):

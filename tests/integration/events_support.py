@@ -15,6 +15,8 @@ import asyncpg
 import jsonschema
 
 from kontor.config import Settings
+from kontor.events.journal import events_of
+from kontor.store.events import JournalEvent
 from tests.helpers import create, ledger, organization
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events"
@@ -76,16 +78,19 @@ async def funded_ledger(client: Any, amount: int = 100) -> tuple[str, str, str]:
 
 
 async def journal(database_url: str) -> list[dict[str, Any]]:
-    """Every journal row, in chain order, as the relay would read it."""
+    """Every event the journal holds, in chain order, as the relay reads them (a money change's
+    row carries its balance changes too)."""
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch(
-            "SELECT organization_id, ledger_id, seq, id, event_type, subject FROM journal"
-            " ORDER BY organization_id, ledger_id, seq"
+            "SELECT organization_id, ledger_id, seq, id, event_type, subject, created_at, payload, span"
+            " FROM journal ORDER BY organization_id, ledger_id, seq"
         )
     finally:
         await conn.close()
-    return [dict(r) for r in rows]
+    keys = ("organization_id", "ledger_id", "seq", "id", "event_type", "subject")
+    events = (event for row in rows for event in events_of(JournalEvent(*row)))
+    return [{key: getattr(event, key) for key in keys} for event in events]
 
 
 def validators() -> dict[str, jsonschema.protocols.Validator]:

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from kontor.events import catalog, schemas
+from kontor.events.journal import events_of
 from kontor.service.verify import verify
 from kontor.store.events import JournalEvent
 from tests.helpers import create, ledger, organization
@@ -81,12 +82,12 @@ async def recorded(database_url: str) -> list[JournalEvent]:
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch(
-            "SELECT organization_id, ledger_id, seq, id, event_type, subject, created_at, payload::text"
+            "SELECT organization_id, ledger_id, seq, id, event_type, subject, created_at, payload::text, span"
             " FROM journal ORDER BY organization_id, ledger_id, seq"
         )
     finally:
         await conn.close()
-    return [JournalEvent(*row) for row in rows]
+    return [event for row in rows for event in events_of(JournalEvent(*row))]
 
 
 async def test_every_event_type_is_recorded_and_matches_its_schema(own_client, own_database_url):

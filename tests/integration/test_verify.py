@@ -47,6 +47,12 @@ TAMPERING = {
         "UPDATE journal SET subject = left(subject, -1) WHERE ledger_id = $1 AND seq = 1",
         "journal chain",
     ),
+    # A row's span says how many balance.changed events it carries: its hash covers it.
+    "span": (
+        "UPDATE journal SET span = span - 1 WHERE ledger_id = $1 AND event_type = 'transaction.committed'",
+        "UPDATE journal SET span = span + 1 WHERE ledger_id = $1 AND event_type = 'transaction.committed'",
+        "journal chain",
+    ),
 }
 
 

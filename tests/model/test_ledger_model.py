@@ -565,7 +565,7 @@ class LedgerMachine(RuleBasedStateMachine):
             by_event[key] = item
         rows = self.harness.fetch(
             "SELECT event_type, subject FROM journal WHERE organization_id = $1 AND ledger_id = $2"
-            " AND seq > $3 AND event_type LIKE 'transaction.%' ORDER BY seq",
+            " AND seq > $3 AND event_type LIKE 'transaction.%' AND event_type <> 'transaction.unpublished' ORDER BY seq",
             self.organization_id,
             self.ledger_id,
             since,

@@ -10,8 +10,9 @@ is the same without ``createdAt``; ``*.deleted`` carries the ids and ``deletedAt
 event carries the transaction's JSON (the HTTP answer); ``balance.changed`` one per operation that
 moved a balance.
 
-Every event travels as a CloudEvents 1.0 structured-mode JSON envelope (``envelope``): the journal
-row's id, ``type`` the event type, ``subject`` the entity (``transactionId:operationId`` for a
+Every event travels as a CloudEvents 1.0 structured-mode JSON envelope (``envelope``): the event's
+id (its journal row's, or for a balance change derived from a transaction's row, ``events.journal``),
+``type`` the event type, ``subject`` the entity (``transactionId:operationId`` for a
 balance change), ``time`` the journal row's time, and three extension attributes that place it in
 its chain: ``organizationid``, ``ledgerid`` and ``seq``.
 """
@@ -342,8 +343,28 @@ EVENT_TYPES: dict[str, type[msgspec.Struct]] = {
 }
 
 
+# A journal row of a transaction that publishes no event of its own (a PENDING one: Midaz
+# publishes none on creation) but moved balances: it carries their balance.changed events only.
+TRANSACTION_UNPUBLISHED = "transaction.unpublished"
+# The journal rows whose payload is a transaction, whose balance changes they carry too.
+TRANSACTION_ROWS = frozenset(
+    (
+        "transaction.posted",
+        "transaction.committed",
+        "transaction.canceled",
+        "transaction.reverted",
+        TRANSACTION_UNPUBLISHED,
+    )
+)
+
+
 def is_known(event_type: str) -> bool:
     return event_type in EVENT_TYPES
+
+
+def is_recorded(row_type: str) -> bool:
+    """Whether the journal may hold a row of this type: an event type, or a carrier of balance changes."""
+    return row_type in EVENT_TYPES or row_type == TRANSACTION_UNPUBLISHED
 
 
 def unknown_types(types: list[str]) -> list[str]:

@@ -32,6 +32,7 @@ from typing import Protocol, TypeVar
 from uuid import UUID
 
 from kontor.config import Settings
+from kontor.events import journal
 from kontor.events.notify import Notifier
 from kontor.store import events as store
 from kontor.store.events import JournalEvent
@@ -250,7 +251,7 @@ class Relay:
     async def _drain(self, sink: Sink, chain: store.Pending, backoff: Backoff) -> bool:
         """Deliver one batch of one chain; whether it was a full batch (more may follow)."""
         limit = self._settings.events_batch_max
-        events = await self._query(lambda conn: store.read(conn, chain.chain, chain.delivered, limit))
+        events = await self._query(lambda conn: journal.read(conn, chain.chain, chain.delivered, limit))
         if not events:
             return False
         todo = [e for e in events if sink.wants(e)]

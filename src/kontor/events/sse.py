@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from kontor.events import catalog
+from kontor.events import catalog, journal
 from kontor.events.notify import Notifier
 from kontor.store import events as store
 from kontor.store.db import Database
@@ -44,7 +44,7 @@ async def stream(
     while True:
         token = notifier.token(chain)
         async with db.connection() as conn:
-            events = await store.read(conn, chain, after, READ_BATCH_MAX)
+            events = await journal.read(conn, chain, after, READ_BATCH_MAX)
         for event in events:
             after = event.seq
             if not types or event.event_type in types:

@@ -23,8 +23,10 @@ from kontor.store import posting as sql
 from kontor.store.db import Connection
 
 Chain = tuple[UUID, UUID]  # (organization_id, ledger_id)
-# One event to record: its chain, type, subject and payload as canonical JSON text.
-Event = tuple[Chain, str, str, str]
+# One journal row to record: its chain, type, subject, payload as canonical JSON text, and span:
+# how many events it carries (a money change's row carries its balance.changed events too, which
+# are derived from its payload when read: ``kontor.events.journal``).
+Event = tuple[Chain, str, str, str, int]
 
 
 def organization_chain(organization_id: UUID) -> Chain:
@@ -34,7 +36,7 @@ def organization_chain(organization_id: UUID) -> Chain:
 
 def event(chain: Chain, event_type: str, subject: str, payload: dict[str, Any]) -> Event:
     """An event whose payload is a JSON object, written as the canonical text that is hashed."""
-    return (chain, event_type, subject, canonical_payload(payload))
+    return (chain, event_type, subject, canonical_payload(payload), 1)
 
 
 async def append(conn: Connection, events: Sequence[Event], now: datetime) -> None:
@@ -64,15 +66,15 @@ def chain(
 ) -> tuple[list[tuple[Any, ...]], dict[Chain, tuple[int, bytes]]]:
     """Number and hash ``events`` after ``heads`` (locked by the caller): the journal rows to
     write and the heads to move."""
-    invariant(all(catalog.is_known(e[1]) for e in events), "every journal event type is in the catalog")
+    invariant(all(catalog.is_recorded(e[1]) for e in events), "every journal row type is in the catalog")
     created = rep.iso(now) or ""
     rows = []
-    for chain_key, event_type, subject, text in events:
+    for chain_key, event_type, subject, text, span in events:
         seq, prev = heads[chain_key]
-        seq += 1
+        seq += span
         event_id = new_id_text()
-        digest = link(prev, seq, event_id, event_type, subject, created, text)
-        rows.append((chain_key[0], chain_key[1], seq, event_id, event_type, subject, text, now, prev, digest))
+        digest = link(prev, seq, event_id, event_type, subject, created, text, span)
+        rows.append((chain_key[0], chain_key[1], seq, event_id, event_type, subject, text, now, prev, digest, span))
         heads[chain_key] = (seq, digest)
     return rows, heads
 

@@ -34,6 +34,7 @@ from kontor.core import (
 from kontor.core.balances import OVERDRAFT_KEY
 from kontor.core.journal import canonical_payload
 from kontor.errors import KontorError, codes, invariant
+from kontor.events import catalog
 from kontor.service import journal
 from kontor.service import representation as rep
 from kontor.service.ids import new_id_text
@@ -464,10 +465,13 @@ def _create(
     op_rows = _operations(command, transaction_id, drafts, created_at, now, writes, intent.description)
     answer_status = "CREATED" if stored_status == "APPROVED" else stored_status
     body = rep.transaction(row, [rep.operation(op) for op in op_rows], status_code=answer_status)
-    event = None
+    changes = _balance_changes(op_rows)
+    event: str | None
     if stored_status == "APPROVED":
-        event = "transaction.reverted" if parent_id else "transaction.posted"
-    return _answer(command, transaction_id, rep_text(body), event, writes, now)
+        event, span = ("transaction.reverted" if parent_id else "transaction.posted"), changes + 1
+    else:  # no event of its own (as in Midaz), but its balance changes are published
+        event, span = (catalog.TRANSACTION_UNPUBLISHED, changes) if changes else (None, 0)
+    return _answer(command, transaction_id, rep_text(body), event, span, writes, now)
 
 
 def _overdraft_veto(routes: frozenset[str]) -> Callable[[list[OperationDraft]], None] | None:
@@ -511,7 +515,7 @@ def _settle(
     target.operations = [*target.operations, *op_rows]
     text = rep_text(rep.transaction(row, operations))
     event = "transaction.committed" if action is Action.COMMIT else "transaction.canceled"
-    writes.events.append((command.ledger, event, str(transaction_id), text))
+    writes.events.append((command.ledger, event, str(transaction_id), text, _balance_changes(op_rows) + 1))
     return Outcome(text, replayed=False)
 
 
@@ -589,14 +593,6 @@ def _operations(
         writes.operations.append(_OPERATION_ROW(row))
         if draft.balance_affected:
             _touch(command, draft, writes, now)
-            writes.events.append(
-                (
-                    command.ledger,
-                    "balance.changed",
-                    f"{transaction_id}:{row['id']}",
-                    canonical_payload(_balance_changed(row, draft)),
-                )
-            )
     return rows
 
 
@@ -615,39 +611,6 @@ def _touch(command: Command, draft: OperationDraft, writes: _Writes, now: dateti
     )
 
 
-_REASONS = {
-    "DEBIT": "debit",
-    "CREDIT": "credit",
-    "ON_HOLD": "hold",
-    "RELEASE": "release",
-    "OVERDRAFT": "overdraft",
-    "BLOCK": "block",
-    "UNBLOCK": "unblock",
-}
-
-
-def _balance_changed(op: dict[str, Any], draft: OperationDraft) -> dict[str, Any]:
-    return {
-        "organizationId": rep.ident(op["organization_id"]),
-        "ledgerId": rep.ident(op["ledger_id"]),
-        "accountId": draft.account_id,
-        "balanceId": draft.balance_id,
-        "alias": draft.alias,
-        "assetCode": draft.asset_code,
-        "balanceKey": draft.balance_key,
-        "available": rep.amount(draft.after.available),
-        "onHold": rep.amount(draft.after.on_hold),
-        "version": draft.after.version,
-        "reason": _REASONS.get(draft.type, "adjust"),
-        "operationType": draft.type,
-        "direction": draft.direction,
-        "amount": rep.amount(draft.amount),
-        "transactionId": str(op["transaction_id"]),
-        "operationId": str(op["id"]),
-        "occurredAt": rep.iso(op["created_at"]),
-    }
-
-
 def _row_of(columns: Sequence[tuple[str, str]]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A row's values in ``columns``' order (``operator.itemgetter``: one C call per row)."""
     return operator.itemgetter(*(name for name, _ in columns))  # type: ignore[return-value]
@@ -661,15 +624,29 @@ def rep_text(body: dict[str, Any]) -> str:
     return canonical_payload(body)
 
 
+def _balance_changes(op_rows: list[dict[str, Any]]) -> int:
+    """How many balance.changed events these operations publish: one per balance moved. They are
+    derived from the transaction's payload when the journal is read (``kontor.events.journal``),
+    so the row carries them as its span, not as rows of their own."""
+    return sum(1 for op in op_rows if op["balance_affected"])
+
+
 def _answer(
-    command: Command, transaction_id: UUID | str, text: str, event: str | None, writes: _Writes, now: datetime
+    command: Command,
+    transaction_id: UUID | str,
+    text: str,
+    event: str | None,
+    span: int,
+    writes: _Writes,
+    now: datetime,
 ) -> Outcome:
-    """Record a create's answer: as the payload of its event, if it has one, and for its idempotency
-    key, which points at that event's journal row (``_JOURNAL_INDEX``) or else holds the text."""
+    """Record a create's answer: as the payload of its journal row, if it has one (``span``
+    events), and for its idempotency key, which points at that row (``_JOURNAL_INDEX``) or else
+    holds the text."""
     journal_index = None
     if event is not None:
         journal_index = len(writes.events)
-        writes.events.append((command.ledger, event, str(transaction_id), text))
+        writes.events.append((command.ledger, event, str(transaction_id), text, span))
     if command.idempotency is not None:
         key = command.idempotency
         writes.idempotency.append(

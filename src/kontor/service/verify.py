@@ -7,14 +7,18 @@ journal whose every hash recomputes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
 from kontor.core.journal import GENESIS, canonical_payload, link
+from kontor.errors import InvariantViolation
+from kontor.events import journal
 from kontor.service import representation as rep
 from kontor.store import verify as store
+from kontor.store.events import JournalEvent
 
 
 @dataclass(slots=True)
@@ -70,9 +74,12 @@ async def _journal_problems(conn: store.Connection) -> list[tuple[object, ...]]:
             row["subject"],
             rep.iso(row["created_at"]) or "",
             canonical_payload(msgspec.json.decode(row["payload"])),
+            row["span"],
         )
-        if row["seq"] != seq + 1 or bytes(row["prev_hash"]) != prev or bytes(row["hash"]) != expected:
+        if row["seq"] != seq + row["span"] or bytes(row["prev_hash"]) != prev or bytes(row["hash"]) != expected:
             problems.append((ledger[1], row["seq"], "gap or hash mismatch"))
+        elif not _carries_its_span(row):
+            problems.append((ledger[1], row["seq"], "span does not match the balances its transaction moved"))
         last[ledger] = (row["seq"], bytes(row["hash"]))
         if len(problems) >= store.EXAMPLES_MAX:
             break
@@ -80,3 +87,12 @@ async def _journal_problems(conn: store.Connection) -> list[tuple[object, ...]]:
         if last.get(ledger, (0, GENESIS)) != head:
             problems.append((ledger[1], head[0], "head does not match the last row"))
     return problems
+
+
+def _carries_its_span(row: Mapping[str, Any]) -> bool:
+    """Whether the row's payload holds every event its span says it carries."""
+    event = JournalEvent(*(row[name] for name in store.JOURNAL_EVENT_FIELDS))
+    try:
+        return len(journal.events_of(event)) == int(row["span"])
+    except (InvariantViolation, msgspec.DecodeError, msgspec.ValidationError):
+        return False

@@ -32,7 +32,8 @@ Chain = tuple[UUID, UUID]
 
 @dataclass(frozen=True, slots=True)
 class JournalEvent:
-    """One journal row as delivery needs it; the payload is the JSON text the journal stores."""
+    """One event as delivery needs it: a journal row as stored (its payload the JSON text the
+    journal stores), or one of the events a row of ``span`` > 1 carries (``kontor.events.journal``)."""
 
     organization_id: UUID
     ledger_id: UUID
@@ -42,6 +43,7 @@ class JournalEvent:
     subject: str
     created_at: datetime
     payload_text: str
+    span: int = 1  # how many events the row carries: the seqs (seq - span, seq]
 
     @property
     def chain(self) -> Chain:
@@ -133,7 +135,7 @@ async def pending(
     return [Pending(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
-_READ = """SELECT organization_id, ledger_id, seq, id, event_type, subject, created_at, payload
+_READ = """SELECT organization_id, ledger_id, seq, id, event_type, subject, created_at, payload, span
              FROM journal
             WHERE organization_id = $1 AND ledger_id = $2 AND seq > $3
             ORDER BY seq
@@ -141,7 +143,8 @@ _READ = """SELECT organization_id, ledger_id, seq, id, event_type, subject, crea
 
 
 async def read(conn: asyncpg.Connection, chain: Chain, after: int, limit: int) -> list[JournalEvent]:
-    """At most ``limit`` events of one chain after ``seq = after``, in order."""
+    """At most ``limit`` rows of one chain that carry events after ``seq = after``, in order (a
+    row's seq is its last event's: the first row read may carry events at or before ``after``)."""
     rows = await conn.fetch(_READ, chain[0], chain[1], after, limit)
     return [JournalEvent(*row) for row in rows]
 

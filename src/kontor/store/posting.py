@@ -254,6 +254,7 @@ JOURNAL_COLUMNS = (
     ("created_at", "timestamptz"),
     ("prev_hash", "bytea"),
     ("hash", "bytea"),
+    ("span", "integer"),
 )
 
 

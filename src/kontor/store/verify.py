@@ -144,11 +144,25 @@ async def journal_rows(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Record
     async with conn.transaction():
         async for row in conn.cursor(
             """SELECT organization_id, ledger_id, seq, id, event_type, subject, payload,
-                      created_at, prev_hash, hash
+                      created_at, prev_hash, hash, span
                  FROM journal ORDER BY organization_id, ledger_id, seq""",
             prefetch=2000,
         ):
             yield row
+
+
+# The columns of a journal row that make a ``store.events.JournalEvent``, in its fields' order.
+JOURNAL_EVENT_FIELDS = (
+    "organization_id",
+    "ledger_id",
+    "seq",
+    "id",
+    "event_type",
+    "subject",
+    "created_at",
+    "payload",
+    "span",
+)
 
 
 async def journal_heads(conn: asyncpg.Connection) -> dict[tuple[object, object], tuple[int, bytes]]:

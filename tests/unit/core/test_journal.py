@@ -44,3 +44,11 @@ def test_any_texts_link_as_the_reference_does(seq: int, texts: list[str], payloa
     assert link(prev, seq, event_id, event_type, subject, created_at, payload) == reference(
         prev, seq, event_id, event_type, subject, created_at, payload
     )
+
+
+def test_a_span_is_hashed_only_when_it_is_not_one() -> None:
+    args = (GENESIS, 9, "01a1fd97-79e9-76de-af27-432c78bb9738", "transaction.posted", "s", "2026-12-02T19:00:00Z", "{}")
+    assert link(*args, 1) == link(*args) == reference(*args)
+    head = json.dumps([9, *args[2:6], 3], separators=(",", ":"))
+    assert link(*args, 3) == hashlib.sha256(GENESIS + head.encode() + b"\n{}").digest()
+    assert link(*args, 3) != link(*args, 2)
