@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit fuzz soak bench verify migrate event-schemas clean
+.PHONY: run test lint typecheck imports unit fuzz soak bench bench-ab verify migrate event-schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ event-schemas: $(RUN_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Two versions alternated on one database: the working tree against BENCH_AB_BASE (default HEAD~1).
+bench-ab: $(STAMP)
+	$(BIN)/python -m bench.ab
 
 clean:
 	rm -rf $(VENV) .kontor .pytest_cache .mypy_cache .ruff_cache
