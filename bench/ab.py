@@ -8,6 +8,9 @@ embedded PostgreSQL and the same ledger, each restarted for every round, the ord
 
 The ledger is set up once by B, whose migrations must therefore leave a schema that A's code
 still runs on (true of an added column with a default; say so in the results when not checked).
+``BENCH_AB_A_ENV`` and ``BENCH_AB_B_ENV`` add environment to one side's kontor (``KEY=VALUE``
+separated by spaces), so one commit can be set against itself with other settings, e.g.
+``BENCH_AB_BASE=HEAD BENCH_AB_B_ENV="KONTOR_WORKERS=1"``.
 Knobs: ``BENCH_AB_ROUNDS`` (default 3), ``BENCH_AB_PHASES`` (default ``bcd``; ``e`` adds the open
 loop at 100/s), ``BENCH_SECONDS`` (default 10 here) and those of bench/run.py.
 """
@@ -51,7 +54,10 @@ def main() -> int:
         worktree = Path(tmp) / "a"
         _git("worktree", "add", "--detach", str(worktree), commit)
         try:
-            trees = {f"A {commit}": worktree / "src", f"B {_git('describe', '--always', '--dirty')}": REPO / "src"}
+            trees = {
+                _label("A", commit): (worktree / "src", _env("BENCH_AB_A_ENV")),
+                _label("B", _git("describe", "--always", "--dirty")): (REPO / "src", _env("BENCH_AB_B_ENV")),
+            }
             print(
                 f"bench-ab: {' against '.join(reversed(trees))}, {rounds} rounds of {phases}, {config.seconds} s each"
             )
@@ -65,12 +71,24 @@ def main() -> int:
     return 0
 
 
-def _alternate(config: Config, trees: dict[str, Path], rounds: int, phases: str) -> list[dict[str, object]]:
+Tree = tuple[Path, dict[str, str]]  # a version: its source tree and its extra environment
+
+
+def _label(side: str, commit: str) -> str:
+    extra = os.environ.get(f"BENCH_AB_{side}_ENV", "").strip()
+    return f"{side} {commit}" + (f" {extra}" if extra else "")
+
+
+def _env(name: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in os.environ.get(name, "").split())
+
+
+def _alternate(config: Config, trees: dict[str, Tree], rounds: int, phases: str) -> list[dict[str, object]]:
     database = Database.start(None)
     rows: list[dict[str, object]] = []
     try:
         names = list(trees)
-        kontor = _start(database, trees[names[-1]], "setup")
+        kontor = _start(database, trees[names[-1]][0], {}, "setup")
         try:
             ledger = asyncio.run(
                 ledgers.setup(kontor.host, kontor.port, config.accounts, config.clients, database.analyze)
@@ -91,15 +109,17 @@ def _alternate(config: Config, trees: dict[str, Path], rounds: int, phases: str)
     return rows
 
 
-def _start(database: Database, src: Path, label: str) -> Kontor:
+def _start(database: Database, src: Path, extra: dict[str, str], label: str) -> Kontor:
     os.environ["PYTHONPATH"] = str(src)  # the child imports kontor from this tree
-    return Kontor(database.url, int(os.environ.get("KONTOR_WORKERS") or 2), RESULTS_DIR / f"ab-server-{label}.log")
+    workers = int(os.environ.get("KONTOR_WORKERS") or 2)
+    return Kontor(database.url, workers, RESULTS_DIR / f"ab-server-{label}.log", extra)
 
 
 def _round(
-    config: Config, database: Database, ledger: ledgers.Ledger, pool: ProcessPoolExecutor, src: Path, phases: str
+    config: Config, database: Database, ledger: ledgers.Ledger, pool: ProcessPoolExecutor, tree: Tree, phases: str
 ) -> dict[str, dict[str, float]]:
-    kontor = _start(database, src, src.parent.name)
+    src, extra = tree
+    kontor = _start(database, src, extra, src.parent.name)
     try:
         meter = CpuMeter(kontor.process.pid, database.postmaster_pid())
         target = Target(kontor.host, kontor.port, ledger.path, config.accounts)
