@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+from litestar.testing import AsyncTestClient
+
+from kontor.api.app import create_app
+from kontor.config import Settings
 from kontor.service.verify import verify
 from tests.e2e.test_transactions_basic import send, setup_ledger
 from tests.helpers import assert_problem, inflow
@@ -104,37 +108,40 @@ async def test_block_and_unblock_between_keys(own_client, own_database_url):
     assert (await verify(own_database_url, lines.append)).ok, lines
 
 
-async def test_the_funnel_plans_per_call_all_but_its_journal_statement(own_client):
+async def test_the_funnel_plans_per_call_all_but_its_journal_statement(own_database_url):
     """The write funnel's reads (the balance locks, an overdraft companion's included) and its
     money-changes statement are planned with their arguments; the journal statement after them uses
     a cached generic plan; and the switch ends with the database transaction."""
-    client = own_client
-    base = await setup_ledger(client)
-    await inflow(client, base, "@alice", "50")
-    alice = await balance_of(client, base, "@alice")
-    settings = {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": "100"}
-    assert (await client.patch(f"{base}/balances/{alice['id']}", json={"settings": settings})).status_code == 200
-    for value in (20, 40, 30):  # the last two draw on the overdraft companion
-        assert (await client.post(f"{base}/transactions/json", json=move(value, "@alice", "@bob"))).status_code == 201
+    app = create_app(Settings(database_url=own_database_url))
+    async with AsyncTestClient(app=app, base_url="http://kontor.test") as client:
+        base = await setup_ledger(client)
+        await inflow(client, base, "@alice", "50")
+        alice = await balance_of(client, base, "@alice")
+        settings = {"allowOverdraft": True, "overdraftLimitEnabled": True, "overdraftLimit": "100"}
+        assert (await client.patch(f"{base}/balances/{alice['id']}", json={"settings": settings})).status_code == 200
+        for value in (20, 40, 30):  # the last two draw on the overdraft companion
+            assert (
+                await client.post(f"{base}/transactions/json", json=move(value, "@alice", "@bob"))
+            ).status_code == 201
 
-    async def writer_state():  # type: ignore[no-untyped-def]
-        async with client.app.state["ctx"].db.write() as conn:
-            return (
-                await conn.fetchval("SHOW plan_cache_mode"),
-                await conn.fetch("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"),
-            )
+        async def writer_state():  # type: ignore[no-untyped-def]
+            async with app.state["ctx"].db.write() as conn:
+                return (
+                    await conn.fetchval("SHOW plan_cache_mode"),
+                    await conn.fetch("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"),
+                )
 
-    # The app runs on the test client's own event loop, in another thread.
-    mode, statements = await asyncio.to_thread(client.blocking_portal.call, writer_state)
-    assert mode == "force_custom_plan"
+        # The app runs on the test client's own event loop, in another thread.
+        mode, statements = await asyncio.to_thread(client.blocking_portal.call, writer_state)
+        assert mode == "force_custom_plan"
 
-    def having(text: str) -> list:  # type: ignore[type-arg]
-        return [s for s in statements if text in s["statement"]]
+        def having(text: str) -> list:  # type: ignore[type-arg]
+            return [s for s in statements if text in s["statement"]]
 
-    locks = [s for s in having("FROM balances b") if "FOR UPDATE" in s["statement"]]
-    per_call = locks + having("FROM idempotency_keys i") + having("INSERT INTO operations")
-    journal = having("INSERT INTO journal ")
-    assert locks and journal and len(per_call) >= 3
-    assert sum(s["custom_plans"] for s in locks) >= 6  # a lock per transfer and one per companion lock
-    assert all(s["generic_plans"] == 0 for s in per_call), per_call
-    assert all(s["generic_plans"] >= 4 and s["custom_plans"] == 0 for s in journal), journal
+        locks = [s for s in having("FROM balances b") if "FOR UPDATE" in s["statement"]]
+        per_call = locks + having("FROM idempotency_keys i") + having("INSERT INTO operations")
+        journal = having("INSERT INTO journal ")
+        assert locks and journal and len(per_call) >= 3
+        assert sum(s["custom_plans"] for s in locks) >= 6  # a lock per transfer and one per companion lock
+        assert all(s["generic_plans"] == 0 for s in per_call), per_call
+        assert all(s["generic_plans"] >= 4 and s["custom_plans"] == 0 for s in journal), journal

@@ -21,7 +21,7 @@ from litestar.openapi.spec import Schema, Server
 from litestar.typing import FieldDefinition
 
 from kontor import __version__
-from kontor.api import problems
+from kontor.api import fast, problems
 from kontor.api.routes import ROUTERS
 from kontor.config import Settings, load
 from kontor.core.limits import REQUEST_BODY_BYTES_MAX
@@ -96,8 +96,9 @@ class ClosedStructSchemaPlugin(StructSchemaPlugin):
         return schema
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
-    """Build the application; the database pool opens at start-up and closes at shutdown."""
+def create_app(settings: Settings | None = None, database: Database | None = None) -> fast.Fronted:
+    """Build the application; the database pool opens at start-up and closes at shutdown. The
+    transfer endpoint's fast path stands in front of it (``kontor.api.fast``)."""
     settings = settings or load()
     db = database or Database(
         _database_url(settings),
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     def provide_ctx() -> Context:
         return ctx
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, readyz, version, *ROUTERS],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers={
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ),
         debug=False,
     )
+    return fast.Fronted(app, ctx)
 
 
 def _database_url(settings: Settings) -> str:

@@ -62,11 +62,16 @@ def problem_body(error: KontorError) -> Problem:
     )
 
 
+def problem_headers(error: KontorError) -> dict[str, str]:
+    """The headers a problem answer carries besides its media type: a 503 says when to retry."""
+    return {"Retry-After": "1"} if error.code.status == 503 else {}
+
+
 def problem_response(error: KontorError) -> Response[Problem]:
-    code = error.code
     body = problem_body(error)
-    headers = {"Retry-After": "1"} if code.status == 503 else None
-    return Response(body, status_code=code.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return Response(
+        body, status_code=error.code.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem_headers(error) or None
+    )
 
 
 def on_kontor_error(_: Request[Any, Any, Any], exc: KontorError) -> Response[Problem]:
@@ -89,12 +94,18 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    return problem_response(unexpected(exc, request.method, request.url.path))
+
+
+def unexpected(exc: Exception, method: str, path: str) -> KontorError:
+    """What an exception that is not a KontorError is answered: 503 when the database is
+    unreachable, else a logged 500."""
     from kontor.store.db import is_unavailable
 
     if is_unavailable(exc):
-        return problem_response(KontorError(codes.DATABASE_UNAVAILABLE))
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(KontorError(codes.INTERNAL, "internal error"))
+        return KontorError(codes.DATABASE_UNAVAILABLE)
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return KontorError(codes.INTERNAL, "internal error")
 
 
 _ROUTE_NOT_FOUND = Code("0007", 404, "Not Found", "No such route.")

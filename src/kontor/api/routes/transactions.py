@@ -274,7 +274,7 @@ def answer(outcome: Outcome, status_code: int = 201) -> Response[bytes]:
     )
 
 
-def _create_or_hold(pending: bool) -> Action:
+def create_or_hold(pending: bool) -> Action:
     """A pending transaction holds its funds until commit or cancel."""
     return Action.PENDING if pending else Action.CREATE
 
@@ -308,7 +308,7 @@ async def create_json(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """A transaction with explicit sources and destinations; ``pending`` holds the funds until commit."""
-    action = _create_or_hold(data.pending)
+    action = create_or_hold(data.pending)
     return await _post(ctx, request, organization_id, ledger_id, data, action, key, ttl, "json")
 
 
@@ -337,7 +337,7 @@ async def create_outflow(
     ttl: TtlHeader = None,
 ) -> Response[bytes]:
     """Money leaving the ledger: the destination is ``@external/<asset>`` for the whole value."""
-    action = _create_or_hold(data.pending)
+    action = create_or_hold(data.pending)
     return await _post(ctx, request, organization_id, ledger_id, data, action, key, ttl, "outflow")
 
 
