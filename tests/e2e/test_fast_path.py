@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -61,6 +62,7 @@ CASES = {
         {},
     ),
     "bad TTL header": (_transfer("1"), {"X-Idempotency": "k", "X-TTL": "soon"}),
+    "not declared as JSON": (msgspec.json.encode(_transfer("1")), {"Content-Type": "text/plain"}),
 }
 
 
@@ -73,7 +75,8 @@ async def test_the_fast_path_answers_as_litestar_does(client, plain, case):
         await inflow(http, base, "@alice", "100")
         path = f"{base}/transactions/json"
         if isinstance(body, bytes):
-            answers.append(await http.post(path, content=body, headers={"Content-Type": "application/json", **headers}))
+            sent = {"Content-Type": "application/json", **headers}
+            answers.append(await http.post(path, content=body, headers=sent))
         else:
             answers.append(await http.post(path, json=body, headers=headers))
     fronted, litestar = answers
