@@ -23,10 +23,8 @@ from litestar import Litestar
 
 from kontor.api import problems
 from kontor.api.routes import transactions as route
-from kontor.core import Action
 from kontor.core.limits import REQUEST_BODY_BYTES_MAX
 from kontor.errors import KontorError
-from kontor.service import transactions as service
 from kontor.service.context import Context
 from kontor.service.posting import Outcome
 
@@ -112,12 +110,10 @@ def _prepared(ctx: Context, match: re.Match[str], scope: Scope, body: bytes) -> 
         data = _DECODER.decode(body)
         organization_id, ledger_id = UUID(match[1]), UUID(match[2])
         action = route.create_or_hold(data.pending)
-        intent = route.intent_of(data, data.send, action is Action.PENDING)
-        date = service.transaction_date(data.transaction_date, pending=intent.pending)
-        key = service.idempotency(headers.get(b"x-idempotency"), headers.get(b"x-ttl"), "json", body)
+        key, ttl = headers.get(b"x-idempotency"), headers.get(b"x-ttl")
+        return route.posted(ctx, organization_id, ledger_id, data, action, key, ttl, "json", body)
     except Exception as exc:
         raise _Declined from exc
-    return service.create(ctx, organization_id, ledger_id, intent, action, key, date)
 
 
 def _problem(error: KontorError) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:

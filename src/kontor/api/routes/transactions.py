@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -291,10 +292,26 @@ async def _post(
     endpoint: str,
 ) -> Response[bytes]:
     """Post one transaction body; only the PENDING action holds funds (annotations and blocks never do)."""
+    return answer(await posted(ctx, organization_id, ledger_id, data, action, key, ttl, endpoint, await request.body()))
+
+
+def posted(
+    ctx: Context,
+    organization_id: UUID,
+    ledger_id: UUID,
+    data: TransactionIn | InflowIn | OutflowIn,
+    action: Action,
+    key: str | None,
+    ttl: str | None,
+    endpoint: str,
+    body: bytes,
+) -> Awaitable[Outcome]:
+    """The body read as a command (raises its refusal now), and the awaitable that queues it; also
+    what ``kontor.api.fast`` runs for /json."""
     intent = intent_of(data, data.send, action is Action.PENDING)
     date = service.transaction_date(data.transaction_date, pending=intent.pending)
-    idem = service.idempotency(key, ttl, endpoint, await request.body())
-    return answer(await service.create(ctx, organization_id, ledger_id, intent, action, idem, date))
+    idem = service.idempotency(key, ttl, endpoint, body)
+    return service.create(ctx, organization_id, ledger_id, intent, action, idem, date)
 
 
 @post("/json", responses=_documented(201, "TransactionOut"), status_code=201)
