@@ -9,6 +9,7 @@ idempotency records in a second one, and answers each command.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import operator
 from collections.abc import Callable, Sequence
@@ -132,9 +133,13 @@ async def run_batch(
     plans = _plan(commands, results, targets)
     states = await _lock_balances(conn, commands, plans, cached_plans)
     writes = _Writes()
-    for index, plan in plans.items():
-        results[index] = _apply_one(commands[index], plan, states, targets, writes, now)
-    await _write(conn, writes, now)
+    if len(plans) < OVERLAP_MIN:
+        for index, plan in plans.items():
+            results[index] = _apply_one(commands[index], plan, states, targets, writes, now)
+        heads = await _write_changes(conn, writes)
+    else:
+        heads = await _apply_overlapped(conn, commands, plans, states, targets, writes, results, now)
+    await _write_journal(conn, writes, heads, now)
     invariant(all(r is not None for r in results), "every command of a batch is answered")
     return resolve_duplicates(results)
 
@@ -672,18 +677,67 @@ _JOURNAL_INDEX = 6
 # --- writing ---------------------------------------------------------------------------------
 
 
-async def _write(conn: Connection, writes: _Writes, now: datetime) -> None:
-    """Write the money changes and lock the journal heads at the end of that statement (the last
-    lock: every batch of a ledger waits for it, so it is held only for the journal rows and the
-    commit), then write the journal."""
-    heads = await sql.write_changes(
+# A batch of at least this many commands is applied in chunks of ``OVERLAP_CHUNK``: each chunk's
+# money changes are sent to PostgreSQL before the next chunk is applied, so that PostgreSQL writes
+# one chunk while Python applies and renders the next, inside the batch's lock window.
+OVERLAP_MIN = 200
+OVERLAP_CHUNK = 100
+
+
+async def _apply_overlapped(
+    conn: Connection,
+    commands: Sequence[Command],
+    plans: dict[int, ResolvedTransaction],
+    states: dict[LedgerKey, dict[BalanceKey, BalanceState]],
+    targets: dict[tuple[UUID, UUID, UUID], _Target],
+    writes: _Writes,
+    results: list[Any],
+    now: datetime,
+) -> dict[LedgerKey, tuple[int, bytes]]:
+    """Apply ``plans`` chunk by chunk, each chunk's money changes written while the next is applied;
+    the last chunk's statement locks the journal heads, as ``_write_changes`` does, and returns them.
+    The chunks' statements run one after another on the one connection, in the batch's transaction."""
+    items = list(plans.items())
+    sent: asyncio.Task[Any] | None = None
+    try:
+        for start in range(0, len(items), OVERLAP_CHUNK):
+            for index, plan in items[start : start + OVERLAP_CHUNK]:
+                results[index] = _apply_one(commands[index], plan, states, targets, writes, now)
+            if sent is not None:
+                await sent
+            if start + OVERLAP_CHUNK >= len(items):
+                sent = None
+                return await _write_changes(conn, writes)
+            chunk = _Writes(writes.transactions, writes.operations, writes.statuses, touched=writes.touched)
+            writes.transactions, writes.operations, writes.statuses, writes.touched = [], [], [], {}
+            sent = asyncio.ensure_future(_write_changes(conn, chunk, last=False))
+            await asyncio.sleep(0)  # the statement goes out before the next chunk is applied
+    finally:
+        if sent is not None:  # a chunk failed to apply: its predecessor's statement ends first
+            await asyncio.wait([sent])
+            if not sent.cancelled():
+                sent.exception()  # retrieved: the batch fails with the first error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _write_changes(conn: Connection, writes: _Writes, *, last: bool = True) -> dict[LedgerKey, tuple[int, bytes]]:
+    """Write the money changes; the ``last`` statement of a batch locks the journal heads at its
+    end (the last lock: every batch of a ledger waits for it, so it is held only for the journal
+    rows and the commit) and returns them."""
+    return await sql.write_changes(
         conn,
         transactions=writes.transactions,
         operations=writes.operations,
         balances=list(writes.touched.values()),
         statuses=writes.statuses,
-        chains=journal.chains(writes.events),
+        chains=journal.chains(writes.events) if last else (),
     )
+
+
+async def _write_journal(
+    conn: Connection, writes: _Writes, heads: dict[LedgerKey, tuple[int, bytes]], now: datetime
+) -> None:
+    """The journal rows, chained on ``heads``, and the idempotency records."""
     journal_rows, heads = journal.chain(writes.events, heads, now) if writes.events else ([], {})
     if journal_rows or writes.idempotency:
         await sql.write_journal(
