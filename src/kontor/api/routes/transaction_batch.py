@@ -12,16 +12,16 @@ rolled back. Each item of ``items`` is ``{"status": 201, "replayed": bool, "tran
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import MediaType, Response, Router, post
+from litestar import MediaType, Request, Response, Router, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from kontor.api.common import ERROR_RESPONSES
 from kontor.api.problems import Problem, problem_body
-from kontor.api.routes.transactions import TransactionIn, TransactionOut, intent_of
+from kontor.api.routes.transactions import TransactionIn, TransactionOut, intent_of, nul_free
 from kontor.core import Action
 from kontor.core.limits import BATCH_BODY_BYTES_MAX, BATCH_TRANSACTIONS_MAX
 from kontor.errors import KontorError, codes
@@ -53,10 +53,12 @@ class BatchOut(msgspec.Struct):
 _ITEM_ENCODER = msgspec.json.Encoder()
 
 
-def _prepare(organization_id: UUID, ledger_id: UUID, item: BatchItemIn) -> service.Prepared | KontorError:
+def _prepare(
+    organization_id: UUID, ledger_id: UUID, item: BatchItemIn, checked: bool
+) -> service.Prepared | KontorError:
     """Validate and resolve one item; a refusal becomes that item's answer."""
     try:
-        intent = intent_of(item, item.send, item.pending)
+        intent = intent_of(item, item.send, item.pending, checked=checked)
         action = Action.PENDING if item.pending else Action.CREATE
         date = service.transaction_date(item.transaction_date, pending=item.pending)
         key = service.idempotency(item.idempotency_key, None, "json", _ITEM_ENCODER.encode(item))
@@ -83,13 +85,16 @@ def _item_json(result: Outcome | KontorError) -> str:
         207: ResponseSpec(BatchOut, description="Some transactions were refused; each item says which."),
     },
 )
-async def create_batch(ctx: Context, organization_id: UUID, ledger_id: UUID, data: BatchIn) -> Response[bytes]:
+async def create_batch(
+    ctx: Context, request: Request[Any, Any, Any], organization_id: UUID, ledger_id: UUID, data: BatchIn
+) -> Response[bytes]:
     """Post up to 1000 transactions at once; per-item answers in order."""
     if not data.transactions:
         raise KontorError(codes.BATCH_EMPTY)
     if len(data.transactions) > BATCH_TRANSACTIONS_MAX:
         raise KontorError(codes.BATCH_TOO_LARGE, f"A batch may carry at most {BATCH_TRANSACTIONS_MAX} transactions.")
-    prepared = [_prepare(organization_id, ledger_id, item) for item in data.transactions]
+    checked = nul_free(await request.body())
+    prepared = [_prepare(organization_id, ledger_id, item, checked) for item in data.transactions]
     results = await service.create_batch(ctx, organization_id, ledger_id, prepared, atomic=data.atomic)
     refused = any(isinstance(r, KontorError) for r in results)
     status = (422 if data.atomic else 207) if refused else 201
