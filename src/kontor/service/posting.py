@@ -4,7 +4,8 @@
 touches in the global lock order, applies each command with the pure core against the batch's
 balance states (a rejected command is answered with its error and changes nothing), then writes
 the money changes in one statement, which locks the journal heads last, and the journal rows and
-idempotency records in a second one, and answers each command.
+idempotency records in a second one, and answers each command. A large batch writes its money
+changes in chunks, each sent while the next is applied (``_apply_overlapped``).
 """
 
 from __future__ import annotations
