@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import msgspec
+
 from kontor.core.money import ZERO
 
 CREDIT = "credit"
@@ -108,9 +110,11 @@ class BalanceState:
         return Snapshot(self.available, self.on_hold, self.version, self.overdraft_used)
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A balance's amounts and version at one instant: an operation's ``balance`` or ``balanceAfter``."""
+class Snapshot(msgspec.Struct, frozen=True):
+    """A balance's amounts and version at one instant: an operation's ``balance`` or ``balanceAfter``.
+
+    A frozen ``msgspec.Struct``, not a frozen dataclass: several are made per leg, and its
+    ``__init__`` runs in C (a frozen dataclass sets each field through ``object.__setattr__``)."""
 
     available: Decimal
     on_hold: Decimal
