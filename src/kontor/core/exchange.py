@@ -15,8 +15,10 @@ Nothing is created or destroyed: per asset, sources equal destinations to the la
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, Inexact, Rounded, localcontext
+
+import msgspec
 
 from kontor.core.money import ZERO, exact
 from kontor.core.plan import LegIntent, Side
@@ -95,8 +97,8 @@ def expand(tx: ResolvedTransaction, conversions: dict[int, Conversion]) -> Resol
             destinations.append(
                 _leg(leg, Side.DESTINATION, rounding_alias(conversion.to), "default", split.residue, conversion.to)
             )
-    legs = [replace(leg, index=i) for i, leg in enumerate(sources)]
-    legs += [replace(leg, index=i) for i, leg in enumerate(destinations)]
+    legs = [msgspec.structs.replace(leg, index=i) for i, leg in enumerate(sources)]
+    legs += [msgspec.structs.replace(leg, index=i) for i, leg in enumerate(destinations)]
     return ResolvedTransaction(tx.intent, tuple(legs))
 
 

@@ -28,7 +28,7 @@ A debit-direction balance inverts every change to ``available``; ``on_hold`` mov
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
@@ -275,7 +275,7 @@ def _move_companion(leg: ResolvedLeg, working: dict[BalanceRef, BalanceState], d
     after = Snapshot(available, companion.on_hold, companion.version + 1, companion.overdraft_used)
     invariant(available >= ZERO, f"the overdraft balance of {leg.alias} would go negative")
     _set(companion, after)
-    overdraft_leg = replace(leg, balance_key=OVERDRAFT_KEY, amount=amount)
+    overdraft_leg = msgspec.structs.replace(leg, balance_key=OVERDRAFT_KEY, amount=amount)
     return _draft(overdraft_leg, companion, movement, before, after, balance_affected=True)
 
 

@@ -14,9 +14,10 @@ Checks run in this order, and the first failure answers:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TypeVar
+
+import msgspec
 
 from kontor.core import limits
 from kontor.core.money import ZERO, exact, format_amount, parse_amount
@@ -30,8 +31,7 @@ _PERCENT = Decimal(100)
 _SIDE_FIELDS = {Side.SOURCE: "send.source.from", Side.DESTINATION: "send.distribute.to"}
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedLeg:
+class ResolvedLeg(msgspec.Struct, frozen=True):
     """A leg with its exact amount; ``index`` is its position within its side.
 
     ``asset`` is None for a leg in the transaction's asset; the exchange engine sets it on the legs
@@ -47,8 +47,7 @@ class ResolvedLeg:
     asset: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedTransaction:
+class ResolvedTransaction(msgspec.Struct, frozen=True):
     """A transaction whose legs balance: each side adds up exactly to the value.
 
     ``legs`` holds the sources in order, then the destinations in order, zero-amount legs included
@@ -124,7 +123,7 @@ def resolve(intent: TransactionIntent) -> ResolvedTransaction:
     _check_no_leg_on_both_sides(resolved[0], resolved[1])
     if not isinstance(intent.value, Decimal):
         # A value given as int or text (the DSL's integers) is carried on as the Decimal it means.
-        intent = replace(intent, value=value)
+        intent = msgspec.structs.replace(intent, value=value)
     return ResolvedTransaction(intent=intent, legs=resolved[0] + resolved[1])
 
 

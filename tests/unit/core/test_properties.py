@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import replace
 from decimal import Decimal
 
+import msgspec
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -151,7 +151,7 @@ def _apart(
         taken = (source.alias, source.balance_key)
         if (destination.alias, destination.balance_key) == taken:
             alias, key = next(ref for ref in refs if ref != taken)
-            moved[index] = replace(destination, alias=alias, balance_key=key)
+            moved[index] = msgspec.structs.replace(destination, alias=alias, balance_key=key)
     return tuple(moved)
 
 
