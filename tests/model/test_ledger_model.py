@@ -20,13 +20,12 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import asyncpg
 import httpx
-import msgspec
 from hypothesis import HealthCheck, event, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -134,7 +133,7 @@ def transfers(
         for index, (source, destination) in enumerate(zip(sources, destinations, strict=False)):
             if source.alias == destination.alias:
                 other = pool[(pool.index(source.alias) + 1) % len(pool)]
-                destinations[index] = msgspec.structs.replace(destination, alias=other)
+                destinations[index] = replace(destination, alias=other)
     return value, sources, tuple(destinations)
 
 
