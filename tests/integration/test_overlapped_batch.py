@@ -1,5 +1,5 @@
 """A large batch is applied in chunks whose writes overlap the next chunk's applying
-(``service.posting._apply_overlapped``): the answers, balances, operations and journal must be
+(``service.posting._apply_and_write``): the answers, balances, operations and journal must be
 what applying the batch in one piece gives."""
 
 from __future__ import annotations
@@ -44,14 +44,15 @@ def _expected() -> tuple[list[int], dict[str, int]]:
 
 
 async def test_a_large_batch_posts_as_one_piece_would(own_client, own_database_url, monkeypatch):
-    overlapped: list[int] = []
-    original = posting._apply_overlapped
+    chunks: list[int] = []  # the transactions of each chunk written before the batch's last statement
+    original = posting._write_changes
 
-    async def counted(conn, commands, plans, *args):  # type: ignore[no-untyped-def]
-        overlapped.append(len(plans))
-        return await original(conn, commands, plans, *args)
+    async def counted(conn, writes, *, last=True):  # type: ignore[no-untyped-def]
+        if not last:
+            chunks.append(len(writes.transactions))
+        return await original(conn, writes, last=last)
 
-    monkeypatch.setattr(posting, "_apply_overlapped", counted)
+    monkeypatch.setattr(posting, "_write_changes", counted)
     base = await setup_ledger(own_client)
     await inflow(own_client, base, "@alice", str(FUNDS))
 
@@ -63,7 +64,8 @@ async def test_a_large_batch_posts_as_one_piece_would(own_client, own_database_u
     statuses, held = _expected()
     answers = response.json()["items"]
     assert [a["status"] for a in answers] == statuses
-    assert overlapped and max(overlapped) > posting.OVERLAP_CHUNK  # the chunked path ran
+    # The batch of 500 was written in chunks: four before its last statement, the refusals left out.
+    assert len(chunks) == 4 and all(0 < n <= posting.OVERLAP_CHUNK for n in chunks)
     got = await balances(own_database_url, base)
     assert got["@alice"] == (held["@alice"], 0) and got["@bob"] == (held["@bob"], 0)
     # Every operation's balance before is the one after of the previous operation on that balance.

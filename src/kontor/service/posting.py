@@ -5,7 +5,7 @@ touches in the global lock order, applies each command with the pure core agains
 balance states (a rejected command is answered with its error and changes nothing), then writes
 the money changes in one statement, which locks the journal heads last, and the journal rows and
 idempotency records in a second one, and answers each command. A large batch writes its money
-changes in chunks, each sent while the next is applied (``_apply_overlapped``).
+changes in chunks, each sent while the next is applied (``_apply_and_write``).
 """
 
 from __future__ import annotations
@@ -134,12 +134,7 @@ async def run_batch(
     plans = _plan(commands, results, targets)
     states = await _lock_balances(conn, commands, plans, cached_plans)
     writes = _Writes()
-    if len(plans) < OVERLAP_MIN:
-        for index, plan in plans.items():
-            results[index] = _apply_one(commands[index], plan, states, targets, writes, now)
-        heads = await _write_changes(conn, writes)
-    else:
-        heads = await _apply_overlapped(conn, commands, plans, states, targets, writes, results, now)
+    heads = await _apply_and_write(conn, commands, plans, states, targets, writes, results, now)
     await _write_journal(conn, writes, heads, now)
     invariant(all(r is not None for r in results), "every command of a batch is answered")
     return resolve_duplicates(results)
@@ -685,7 +680,7 @@ OVERLAP_MIN = 200
 OVERLAP_CHUNK = 100
 
 
-async def _apply_overlapped(
+async def _apply_and_write(
     conn: Connection,
     commands: Sequence[Command],
     plans: dict[int, ResolvedTransaction],
@@ -695,23 +690,26 @@ async def _apply_overlapped(
     results: list[Any],
     now: datetime,
 ) -> dict[LedgerKey, tuple[int, bytes]]:
-    """Apply ``plans`` chunk by chunk, each chunk's money changes written while the next is applied;
-    the last chunk's statement locks the journal heads, as ``_write_changes`` does, and returns them.
-    The chunks' statements run one after another on the one connection, in the batch's transaction."""
+    """Apply ``plans`` and write their money changes: in one piece, or for a large batch chunk by
+    chunk, each chunk's changes written while the next is applied. The last statement locks the
+    journal heads and returns them (``_write_changes``). The chunks' statements run one after
+    another on the one connection, in the batch's transaction."""
     items = list(plans.items())
+    size = OVERLAP_CHUNK if len(items) >= OVERLAP_MIN else max(len(items), 1)
+    chunks = [items[start : start + size] for start in range(0, len(items), size)] or [[]]
     sent: asyncio.Task[Any] | None = None
     try:
-        for start in range(0, len(items), OVERLAP_CHUNK):
-            for index, plan in items[start : start + OVERLAP_CHUNK]:
+        for number, chunk in enumerate(chunks, start=1):
+            for index, plan in chunk:
                 results[index] = _apply_one(commands[index], plan, states, targets, writes, now)
             if sent is not None:
                 await sent
-            if start + OVERLAP_CHUNK >= len(items):
                 sent = None
+            if number == len(chunks):
                 return await _write_changes(conn, writes)
-            chunk = _Writes(writes.transactions, writes.operations, writes.statuses, touched=writes.touched)
+            written = _Writes(writes.transactions, writes.operations, writes.statuses, touched=writes.touched)
             writes.transactions, writes.operations, writes.statuses, writes.touched = [], [], [], {}
-            sent = asyncio.ensure_future(_write_changes(conn, chunk, last=False))
+            sent = asyncio.ensure_future(_write_changes(conn, written, last=False))
             await asyncio.sleep(0)  # the statement goes out before the next chunk is applied
     finally:
         if sent is not None:  # a chunk failed to apply: its predecessor's statement ends first
