@@ -5,6 +5,7 @@ would scan every head at every batch once there are many ledgers."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -41,13 +42,13 @@ async def test_the_money_changes_cached_plan_waits_for_statistics_then_uses_keys
     conn = await asyncpg.connect(own_database_url, server_settings=WRITER_SETTINGS)
     try:
         await init_connection(conn)
-        assert not await posting.write_plans_cacheable(conn)
+        assert await posting.plans_cacheable(conn) == (False, False)
         base = await setup_ledger(own_client)
         for alias in ("@alice", "@bob"):
             await inflow(own_client, base, alias, "10")
-        assert not await posting.write_plans_cacheable(conn)  # rows, but no statistics yet
+        assert await posting.plans_cacheable(conn) == (False, False)  # rows, but no statistics yet
         await conn.execute("ANALYZE balances, transactions")
-        assert await posting.write_plans_cacheable(conn)
+        assert await posting.plans_cacheable(conn) == (True, False)  # the balance lock waits for rows
         async with conn.transaction():
             ref = (uuid.uuid4(), uuid.uuid4(), "@nobody", "default")
             assert await posting.lock_balances(conn, [ref], then_writes=True) == []
@@ -93,3 +94,55 @@ async def test_only_pending_transactions_store_their_legs(own_client, own_databa
     reverted = await own_client.post(f"{base}/transactions/{posted['id']}/revert")
     assert reverted.status_code == 201, reverted.text
     assert [o["accountAlias"] for o in reverted.json()["operations"]] == ["@bob", "@alice"]
+
+
+async def test_the_balance_locks_cached_plan_waits_for_rows_then_uses_the_unique_key(own_client, own_database_url):
+    """In a batch of creates the idempotency read switches the transaction to cached plans, so that
+    the balance lock runs one; on a table of a few balances that plan would walk the table whole, so
+    the funnel waits for ``LOCK_PLAN_MIN_BALANCES`` rows of statistics, and then the plan finds each
+    balance through its unique key. The idempotency read itself stays planned per call."""
+    from tests.e2e.test_transactions_basic import setup_ledger
+    from tests.helpers import inflow
+
+    base = await setup_ledger(own_client)
+    await inflow(own_client, base, "@alice", "10")
+    conn = await asyncpg.connect(own_database_url, server_settings=WRITER_SETTINGS)
+    try:
+        await init_connection(conn)
+        await conn.execute("ANALYZE balances, transactions")
+        few = await conn.fetchval("SELECT count(*) FROM balances")
+        small = await posting.plans_cacheable(conn)
+        small_plan = await _lock_plan(conn)
+        # More balances, copies of one with new ids and aliases (the same account: no constraint minds).
+        await conn.execute(
+            """INSERT INTO balances SELECT (jsonb_populate_record(NULL::balances, to_jsonb(b)
+                   || jsonb_build_object('id', gen_random_uuid(), 'alias', '@copy-' || g))).*
+                 FROM (SELECT * FROM balances LIMIT 1) b, generate_series(1, $1) g""",
+            posting.LOCK_PLAN_MIN_BALANCES,
+        )
+        await conn.execute("ANALYZE balances")
+        large = await posting.plans_cacheable(conn)
+        plan = await _lock_plan(conn)
+    finally:
+        await conn.close()
+    assert few < posting.LOCK_PLAN_MIN_BALANCES and small == (True, False)
+    assert "balances_alias_key_uq" not in small_plan, small_plan  # why the lock waits: a walk of the table
+    assert large == (True, True)
+    assert "balances_alias_key_uq" in plan and "Index Cond: ((organization_id = " in plan, plan
+    assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
+
+
+async def _lock_plan(conn: asyncpg.Connection) -> str:
+    """The balance lock's cached plan, in a transaction switched by the idempotency read."""
+    async with conn.transaction():
+        key = (uuid.uuid4(), uuid.uuid4(), "no such key")
+        assert await posting.read_idempotency_keys(conn, [key], datetime.now(UTC)) == {}
+        assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+        assert await posting.read_idempotency_keys(conn, [key], datetime.now(UTC), then_cached=True) == {}
+        assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+        await conn.execute(f"PREPARE lock(uuid[], uuid[], text[], text[]) AS {posting._LOCK_BALANCES_THEN_CACHED}")
+        try:
+            rows = await conn.fetch("EXPLAIN EXECUTE lock('{}', '{}', '{}', '{}')")
+        finally:
+            await conn.execute("DEALLOCATE lock")
+    return "\n".join(row[0] for row in rows)

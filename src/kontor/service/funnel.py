@@ -28,7 +28,7 @@ from uuid import UUID
 from kontor.errors import KontorError, codes
 from kontor.service.posting import Command, Outcome, Result, opening, run_batch
 from kontor.store.db import Connection, Database, is_retryable
-from kontor.store.posting import write_plans_cacheable
+from kontor.store.posting import plans_cacheable
 
 log = logging.getLogger("kontor.funnel")
 
@@ -74,7 +74,7 @@ class Funnel:
         self._in_flight: dict[tuple[UUID, UUID, str], tuple[str, asyncio.Future[Result]]] = {}
         self.batches = 0
         self.commands = 0
-        self._plans_cacheable = False
+        self._plans_cacheable = (False, False)  # the writes', the balance lock's
         self._plans_checked_at = -PLANS_CHECK_INTERVAL_S
 
     def start(self) -> None:
@@ -198,8 +198,10 @@ class Funnel:
         for attempt in range(1, BATCH_RETRIES_MAX + 1):
             try:
                 async with self._db.write(opening(commands)) as conn:
-                    cached = await self._cached_plans(conn)
-                    results = await run_batch(conn, commands, self._clock(), opened=True, cached_plans=cached)
+                    writes, lock = await self._cached_plans(conn)
+                    results = await run_batch(
+                        conn, commands, self._clock(), opened=True, cached_plans=writes, cached_lock=lock
+                    )
                     if atomic and any(isinstance(r, KontorError) for r in results):
                         raise _RolledBack(results)
                     return results
@@ -210,13 +212,14 @@ class Funnel:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _cached_plans(self, conn: Connection) -> bool:
-        """Whether the batch's writes may run cached plans; asked of PostgreSQL once a minute at most
-        until it holds, then kept (statistics, once there, stay)."""
+    async def _cached_plans(self, conn: Connection) -> tuple[bool, bool]:
+        """Whether the batch's writes, and its balance lock, may run cached plans
+        (``store.posting.plans_cacheable``); asked of PostgreSQL once a minute at most until both
+        hold, then kept (statistics, once there, stay)."""
         now = time.monotonic()
-        if not self._plans_cacheable and now >= self._plans_checked_at + PLANS_CHECK_INTERVAL_S:
+        if not all(self._plans_cacheable) and now >= self._plans_checked_at + PLANS_CHECK_INTERVAL_S:
             self._plans_checked_at = now
-            self._plans_cacheable = await write_plans_cacheable(conn)
+            self._plans_cacheable = await plans_cacheable(conn)
         return self._plans_cacheable
 
 

@@ -121,15 +121,25 @@ def _keys(commands: Sequence[Command]) -> list[tuple[UUID, UUID, str]]:
 
 
 async def run_batch(
-    conn: Connection, commands: Sequence[Command], now: datetime, *, opened: bool = False, cached_plans: bool = False
+    conn: Connection,
+    commands: Sequence[Command],
+    now: datetime,
+    *,
+    opened: bool = False,
+    cached_plans: bool = False,
+    cached_lock: bool = False,
 ) -> list[Result]:
     """Apply ``commands`` in order inside the caller's database transaction; one result each.
     ``opened``: the transaction has already run ``opening(commands)``. ``cached_plans``: the writes
-    may run cached plans (``store.posting.write_plans_cacheable``)."""
+    may run cached plans, ``cached_lock``: the balance lock too (``store.posting.plans_cacheable``)."""
     results: list[Any] = [None] * len(commands)  # a Result, a _Duplicate, or None until answered
     if not opened and (first := opening(commands)):
         await conn.execute(first)
-    await _replay_idempotent(conn, commands, results, now)
+    # A batch of creates only reads nothing between its stored answers and its balance lock: the
+    # idempotency read then switches the rest of the transaction to cached plans, and the balance
+    # lock, whose planning costs more than its execution, runs one too (``sql.lock_balances``).
+    creates_only = cached_plans and cached_lock and all(c.kind is Kind.CREATE for c in commands)
+    await _replay_idempotent(conn, commands, results, now, then_cached=creates_only)
     targets = await _load_targets(conn, commands, results)
     plans = _plan(commands, results, targets)
     states = await _lock_balances(conn, commands, plans, cached_plans)
@@ -143,12 +153,14 @@ async def run_batch(
 # --- idempotency -----------------------------------------------------------------------------
 
 
-async def _replay_idempotent(conn: Connection, commands: Sequence[Command], results: list[Any], now: datetime) -> None:
+async def _replay_idempotent(
+    conn: Connection, commands: Sequence[Command], results: list[Any], now: datetime, *, then_cached: bool
+) -> None:
     keyed = [i for i, c in enumerate(commands) if c.idempotency is not None]
     if not keyed:
         return
     keys = _keys(commands)  # in the order of ``keyed``
-    stored = await sql.read_idempotency_keys(conn, keys, now)
+    stored = await sql.read_idempotency_keys(conn, keys, now, then_cached=then_cached)
     first_in_batch: dict[tuple[UUID, UUID, str], int] = {}
     for i, key in zip(keyed, keys, strict=True):
         if key in stored:
