@@ -5,7 +5,6 @@ would scan every head at every batch once there are many ledgers."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -96,11 +95,11 @@ async def test_only_pending_transactions_store_their_legs(own_client, own_databa
     assert [o["accountAlias"] for o in reverted.json()["operations"]] == ["@bob", "@alice"]
 
 
-async def test_the_balance_locks_cached_plan_waits_for_rows_then_uses_the_unique_key(own_client, own_database_url):
-    """In a batch of creates the idempotency read switches the transaction to cached plans, so that
-    the balance lock runs one; on a table of a few balances that plan would walk the table whole, so
-    the funnel waits for ``LOCK_PLAN_MIN_BALANCES`` rows of statistics, and then the plan finds each
-    balance through its unique key. The idempotency read itself stays planned per call."""
+async def test_the_reads_cached_plans_wait_for_rows_then_use_keys(own_client, own_database_url):
+    """A batch of creates switches its transaction to cached plans with BEGIN, so that the
+    idempotency read and the balance lock run them too; on tables of a few rows their generic plans
+    would walk a table whole, so the funnel waits for ``READ_PLANS_MIN_ROWS`` rows of statistics in
+    each table they read, and then each plan looks its rows up by key."""
     from tests.e2e.test_transactions_basic import setup_ledger
     from tests.helpers import inflow
 
@@ -109,40 +108,51 @@ async def test_the_balance_locks_cached_plan_waits_for_rows_then_uses_the_unique
     conn = await asyncpg.connect(own_database_url, server_settings=WRITER_SETTINGS)
     try:
         await init_connection(conn)
-        await conn.execute("ANALYZE balances, transactions")
-        few = await conn.fetchval("SELECT count(*) FROM balances")
+        await conn.execute("ANALYZE")
         small = await posting.plans_cacheable(conn)
-        small_plan = await _lock_plan(conn)
-        # More balances, copies of one with new ids and aliases (the same account: no constraint minds).
-        await conn.execute(
-            """INSERT INTO balances SELECT (jsonb_populate_record(NULL::balances, to_jsonb(b)
-                   || jsonb_build_object('id', gen_random_uuid(), 'alias', '@copy-' || g))).*
-                 FROM (SELECT * FROM balances LIMIT 1) b, generate_series(1, $1) g""",
-            posting.LOCK_PLAN_MIN_BALANCES,
-        )
-        await conn.execute("ANALYZE balances")
+        small_lock, _ = await _read_plans(conn)
+        # More rows in each table the reads look up: copies of one row with new keys.
+        copies = posting.READ_PLANS_MIN_ROWS
+        for table, changes in (
+            ("balances", "'id', gen_random_uuid(), 'alias', '@copy-' || g"),
+            ("idempotency_keys", "'key', 'copy-' || g"),
+            ("journal", "'id', gen_random_uuid(), 'seq', 1000000 + g"),
+        ):
+            await conn.execute(
+                f"""INSERT INTO {table} SELECT (jsonb_populate_record(NULL::{table}, to_jsonb(t)
+                       || jsonb_build_object({changes}))).*
+                     FROM (SELECT * FROM {table} LIMIT 1) t, generate_series(1, $1) g""",
+                copies,
+            )
+        await conn.execute("ANALYZE")
         large = await posting.plans_cacheable(conn)
-        plan = await _lock_plan(conn)
+        lock, idempotency = await _read_plans(conn)
     finally:
         await conn.close()
-    assert few < posting.LOCK_PLAN_MIN_BALANCES and small == (True, False)
-    assert "balances_alias_key_uq" not in small_plan, small_plan  # why the lock waits: a walk of the table
+    assert small == (True, False)
+    assert "balances_alias_key_uq" not in small_lock, small_lock  # why the reads wait: a walk of the table
     assert large == (True, True)
-    assert "balances_alias_key_uq" in plan and "Index Cond: ((organization_id = " in plan, plan
-    assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
+    assert "balances_alias_key_uq" in lock and "Index Cond: ((organization_id = " in lock, lock
+    assert "idempotency_keys_pkey" in idempotency and "journal_pkey" in idempotency, idempotency
+    for plan in (lock, idempotency):
+        assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
 
 
-async def _lock_plan(conn: asyncpg.Connection) -> str:
-    """The balance lock's cached plan, in a transaction switched by the idempotency read."""
+async def _read_plans(conn: asyncpg.Connection) -> tuple[str, str]:
+    """The balance lock's and the idempotency read's cached plans, after a batch's ``CACHED_PLANS``."""
+    plans = []
     async with conn.transaction():
-        key = (uuid.uuid4(), uuid.uuid4(), "no such key")
-        assert await posting.read_idempotency_keys(conn, [key], datetime.now(UTC)) == {}
         assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
-        assert await posting.read_idempotency_keys(conn, [key], datetime.now(UTC), then_cached=True) == {}
+        await conn.execute(posting.CACHED_PLANS)
         assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
-        await conn.execute(f"PREPARE lock(uuid[], uuid[], text[], text[]) AS {posting._LOCK_BALANCES_THEN_CACHED}")
-        try:
-            rows = await conn.fetch("EXPLAIN EXECUTE lock('{}', '{}', '{}', '{}')")
-        finally:
-            await conn.execute("DEALLOCATE lock")
-    return "\n".join(row[0] for row in rows)
+        for name, sql, types in (
+            ("lock", posting._LOCK_BALANCES, "uuid[], uuid[], text[], text[]"),
+            ("idempotency", posting._READ_IDEMPOTENCY, "uuid[], uuid[], text[], timestamptz"),
+        ):
+            await conn.execute(f"PREPARE {name}({types}) AS {sql}")
+            last = "'{}'" if name == "lock" else "now()"
+            rows = await conn.fetch(f"EXPLAIN EXECUTE {name}('{{}}', '{{}}', '{{}}', {last})")
+            await conn.execute(f"DEALLOCATE {name}")
+            plans.append("\n".join(row[0] for row in rows))
+    assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"  # until COMMIT only
+    return plans[0], plans[1]

@@ -74,7 +74,7 @@ class Funnel:
         self._in_flight: dict[tuple[UUID, UUID, str], tuple[str, asyncio.Future[Result]]] = {}
         self.batches = 0
         self.commands = 0
-        self._plans_cacheable = (False, False)  # the writes', the balance lock's
+        self._plans_cacheable = (False, False)  # the writes', the reads'
         self._plans_checked_at = -PLANS_CHECK_INTERVAL_S
 
     def start(self) -> None:
@@ -197,10 +197,11 @@ class Funnel:
     async def _attempt(self, commands: list[Command], *, atomic: bool = False) -> list[Result]:
         for attempt in range(1, BATCH_RETRIES_MAX + 1):
             try:
-                async with self._db.write(opening(commands)) as conn:
-                    writes, lock = await self._cached_plans(conn)
+                reads = self._plans_cacheable[1]  # as known before BEGIN, which may switch the reads
+                async with self._db.write(opening(commands, cached_reads=reads)) as conn:
+                    writes, _ = await self._cached_plans(conn)
                     results = await run_batch(
-                        conn, commands, self._clock(), opened=True, cached_plans=writes, cached_lock=lock
+                        conn, commands, self._clock(), opened=True, cached_plans=writes, cached_reads=reads
                     )
                     if atomic and any(isinstance(r, KontorError) for r in results):
                         raise _RolledBack(results)
@@ -213,7 +214,7 @@ class Funnel:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _cached_plans(self, conn: Connection) -> tuple[bool, bool]:
-        """Whether the batch's writes, and its balance lock, may run cached plans
+        """Whether the batch's writes, and its reads, may run cached plans
         (``store.posting.plans_cacheable``); asked of PostgreSQL once a minute at most until both
         hold, then kept (statistics, once there, stay)."""
         now = time.monotonic()

@@ -109,11 +109,18 @@ def idempotency_lock_id(organization_id: UUID, ledger_id: UUID, key: str) -> int
     return int.from_bytes(digest, "big", signed=True)
 
 
-def opening(commands: Sequence[Command]) -> str:
+def opening(commands: Sequence[Command], *, cached_reads: bool = False) -> str:
     """What a batch's database transaction runs first: the advisory locks of its idempotency keys
-    (SQL without parameters, which the funnel sends together with BEGIN)."""
+    (SQL without parameters, which the funnel sends together with BEGIN). ``cached_reads``: the
+    reads may run cached plans (``store.posting.plans_cacheable``); a batch of creates then switches
+    the whole transaction to them here, so that neither the idempotency read nor the balance lock
+    is planned per call (a batch that commits, cancels or reverts also reads its targets, which
+    keep their plans per call)."""
     keys = _keys(commands)
-    return sql.lock_idempotency_keys_sql(sorted({idempotency_lock_id(*k) for k in keys})) if keys else ""
+    parts = [sql.CACHED_PLANS] if cached_reads and all(c.kind is Kind.CREATE for c in commands) else []
+    if keys:
+        parts.append(sql.lock_idempotency_keys_sql(sorted({idempotency_lock_id(*k) for k in keys})))
+    return "; ".join(parts)
 
 
 def _keys(commands: Sequence[Command]) -> list[tuple[UUID, UUID, str]]:
@@ -127,19 +134,16 @@ async def run_batch(
     *,
     opened: bool = False,
     cached_plans: bool = False,
-    cached_lock: bool = False,
+    cached_reads: bool = False,
 ) -> list[Result]:
     """Apply ``commands`` in order inside the caller's database transaction; one result each.
-    ``opened``: the transaction has already run ``opening(commands)``. ``cached_plans``: the writes
-    may run cached plans, ``cached_lock``: the balance lock too (``store.posting.plans_cacheable``)."""
+    ``opened``: the transaction has already run ``opening(commands, cached_reads=cached_reads)``.
+    ``cached_plans``: the writes may run cached plans, ``cached_reads``: the reads too
+    (``store.posting.plans_cacheable``)."""
     results: list[Any] = [None] * len(commands)  # a Result, a _Duplicate, or None until answered
-    if not opened and (first := opening(commands)):
+    if not opened and (first := opening(commands, cached_reads=cached_reads)):
         await conn.execute(first)
-    # A batch of creates only reads nothing between its stored answers and its balance lock: the
-    # idempotency read then switches the rest of the transaction to cached plans, and the balance
-    # lock, whose planning costs more than its execution, runs one too (``sql.lock_balances``).
-    creates_only = cached_plans and cached_lock and all(c.kind is Kind.CREATE for c in commands)
-    await _replay_idempotent(conn, commands, results, now, then_cached=creates_only)
+    await _replay_idempotent(conn, commands, results, now)
     targets = await _load_targets(conn, commands, results)
     plans = _plan(commands, results, targets)
     states = await _lock_balances(conn, commands, plans, cached_plans)
@@ -153,14 +157,12 @@ async def run_batch(
 # --- idempotency -----------------------------------------------------------------------------
 
 
-async def _replay_idempotent(
-    conn: Connection, commands: Sequence[Command], results: list[Any], now: datetime, *, then_cached: bool
-) -> None:
+async def _replay_idempotent(conn: Connection, commands: Sequence[Command], results: list[Any], now: datetime) -> None:
     keyed = [i for i, c in enumerate(commands) if c.idempotency is not None]
     if not keyed:
         return
     keys = _keys(commands)  # in the order of ``keyed``
-    stored = await sql.read_idempotency_keys(conn, keys, now, then_cached=then_cached)
+    stored = await sql.read_idempotency_keys(conn, keys, now)
     first_in_batch: dict[tuple[UUID, UUID, str], int] = {}
     for i, key in zip(keyed, keys, strict=True):
         if key in stored:

@@ -26,8 +26,17 @@ def lock_idempotency_keys_sql(lock_ids: Sequence[int]) -> str:
     return f"SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest('{{{ids}}}'::bigint[]) AS k ORDER BY 1) s"
 
 
+_READ_IDEMPOTENCY = """SELECT i.organization_id, i.ledger_id, i.key, i.request_hash, coalesce(i.response, j.payload) AS response
+             FROM idempotency_keys i
+             JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(o, l, k)
+               ON i.organization_id = r.o AND i.ledger_id = r.l AND i.key = r.k
+             LEFT JOIN journal j
+               ON j.organization_id = i.organization_id AND j.ledger_id = i.ledger_id AND j.seq = i.journal_seq
+            WHERE i.expires_at > $4"""
+
+
 async def read_idempotency_keys(
-    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID, str]], now: datetime, *, then_cached: bool = False
+    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID, str]], now: datetime
 ) -> dict[tuple[UUID, UUID, str], asyncpg.Record]:
     """The live records among ``keys``, whose advisory locks this transaction holds: a request
     with one of those is a replay.
@@ -35,21 +44,12 @@ async def read_idempotency_keys(
     A statement of its own, after the locking one, on purpose: under READ COMMITTED a statement's
     snapshot is taken before it waits on a lock, so a read in the locking statement would miss the
     answer that the process holding the lock just committed, and the same request would be posted
-    twice. ``then_cached``: the statements after it in this transaction run cached plans (as
-    ``lock_balances``' ``then_writes``; this read itself is planned with its arguments: a generic
-    plan of it measured ten times slower).
+    twice.
     """
     if not keys:
         return {}
-    then = f" AND {_CACHED_PLANS_AFTER}" if then_cached else ""
     rows = await conn.fetch(
-        f"""SELECT i.organization_id, i.ledger_id, i.key, i.request_hash, coalesce(i.response, j.payload) AS response
-             FROM idempotency_keys i
-             JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS r(o, l, k)
-               ON i.organization_id = r.o AND i.ledger_id = r.l AND i.key = r.k
-             LEFT JOIN journal j
-               ON j.organization_id = i.organization_id AND j.ledger_id = i.ledger_id AND j.seq = i.journal_seq
-            WHERE i.expires_at > $4{then}""",
+        _READ_IDEMPOTENCY,
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
@@ -142,20 +142,22 @@ _BALANCE_STATE = ", ".join(
 # next ANALYZE (EXPLAIN EXECUTE under force_generic_plan). The funnel asks
 # ``write_plans_cacheable`` now and then; once it holds, the balance lock switches the rest of its
 # transaction (``_CACHED_PLANS_AFTER``; the journal statement's own switch then changes nothing).
-# An overdraft companion's lock, a read after it, switches back first. In a batch of creates the
-# idempotency read switches instead (``read_idempotency_keys``' ``then_cached``), so that the
-# balance lock runs a cached plan as well: planning it per call cost more than running it (bind
-# 0.30 -> 0.09 ms, execute 0.11 -> 0.08 ms, for one transfer in the server's log), and once
-# balances have statistics its generic plan reaches each balance through its unique key
-# (tests/integration/test_write_plans.py).
-# The balance lock's cached plan waits for more: on a table of a few rows its generic plan walks the
-# table whole and filters (EXPLAIN EXECUTE on 4 balances); from ``LOCK_PLAN_MIN_BALANCES`` rows of
-# statistics up it looks each balance up by its unique key, and PostgreSQL plans it again whenever
-# autovacuum's ANALYZE renews the statistics as the table grows.
-LOCK_PLAN_MIN_BALANCES = 1000
+# An overdraft companion's lock, a read after it, switches back first. A batch of creates switches
+# at its start instead (``CACHED_PLANS``, sent with BEGIN: ``service.posting.opening``), so that
+# the idempotency read and the balance lock run cached plans as well: planning them per call cost
+# more than running them (for one transfer in the server's log: binds 0.32 and 0.30 ms, executions
+# 0.04 and 0.11 ms).
+# The reads' cached plans wait for more: on a table of a few rows a generic plan walks the table
+# whole and filters (EXPLAIN EXECUTE of the balance lock on 4 balances); from
+# ``READ_PLANS_MIN_ROWS`` rows of statistics up in each table they read, they look every row up by
+# its key, and PostgreSQL plans them again whenever autovacuum's ANALYZE renews the statistics as
+# the tables grow (tests/integration/test_write_plans.py).
+READ_PLANS_MIN_ROWS = 1000
+_READ_TABLES = ("balances", "idempotency_keys", "journal")
 _CACHEABLE = f"""SELECT count(DISTINCT tablename) = 2,
                         count(DISTINCT tablename) = 2
-                          AND (SELECT reltuples FROM pg_class WHERE oid = 'balances'::regclass) >= {LOCK_PLAN_MIN_BALANCES}
+                          AND (SELECT min(reltuples) FROM pg_class
+                                WHERE oid IN ({", ".join(f"'{t}'::regclass" for t in _READ_TABLES)})) >= {READ_PLANS_MIN_ROWS}
                    FROM pg_stats
                   WHERE schemaname = current_schema() AND tablename IN ('balances', 'transactions')
                     AND attname = 'ledger_id'"""
@@ -163,7 +165,7 @@ _CACHEABLE = f"""SELECT count(DISTINCT tablename) = 2,
 
 async def plans_cacheable(conn: asyncpg.Connection) -> tuple[bool, bool]:
     """Whether the money-changes statement may run a cached plan (its tables have statistics), and
-    whether the balance lock may too (balances has at least ``LOCK_PLAN_MIN_BALANCES`` rows)."""
+    whether a batch's reads may too (each table they read has ``READ_PLANS_MIN_ROWS`` rows)."""
     row = await conn.fetchrow(_CACHEABLE)
     return bool(row[0]), bool(row[1])
 
@@ -434,6 +436,10 @@ _CACHED_PLANS_AFTER = (  # a scalar subquery: evaluated once per statement, not 
 )
 _LOCK_BALANCES = _LOCK_BALANCES_SQL.format(then="")
 _LOCK_BALANCES_THEN_CACHED = _LOCK_BALANCES_SQL.format(then=f" AND {_CACHED_PLANS_AFTER}")
+# The same switch as a statement of its own, without parameters (it travels with BEGIN).
+CACHED_PLANS = "SELECT " + ", ".join(
+    f"set_config('{name}', '{cached}', true)" for name, (cached, _) in _CACHED_PLAN_SETTINGS.items()
+)
 _PLAN_PER_CALL = "; ".join(f"SET LOCAL {name} = {own}" for name, (_, own) in _CACHED_PLAN_SETTINGS.items())
 _WRITE_CHANGES = (
     f"WITH {_ctes(_CHANGES)},\n"
