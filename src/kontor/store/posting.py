@@ -140,7 +140,7 @@ _BALANCE_STATE = ", ".join(
 # database, never analyzed) a cached plan reached them through balances_account_idx and
 # transactions_created_idx, which would scan a whole ledger per row as the tables grow, until the
 # next ANALYZE (EXPLAIN EXECUTE under force_generic_plan). The funnel asks
-# ``write_plans_cacheable`` now and then; once it holds, the balance lock switches the rest of its
+# ``plans_cacheable`` now and then; once the writes may, the balance lock switches the rest of its
 # transaction (``_CACHED_PLANS_AFTER``; the journal statement's own switch then changes nothing).
 # An overdraft companion's lock, a read after it, switches back first. A batch of creates switches
 # at its start instead (``CACHED_PLANS``, sent with BEGIN: ``service.posting.opening``), so that
