@@ -429,17 +429,13 @@ _CACHED_PLAN_SETTINGS = {
     "enable_mergejoin": ("off", "on"),
     "enable_seqscan": ("off", "on"),
 }
-_CACHED_PLANS_AFTER = (  # a scalar subquery: evaluated once per statement, not per row
-    "(SELECT "
-    + " || ".join(f"set_config('{name}', '{cached}', true)" for name, (cached, _) in _CACHED_PLAN_SETTINGS.items())
-    + ") IS NOT NULL"
-)
+_SET_CACHED = [f"set_config('{name}', '{cached}', true)" for name, (cached, _) in _CACHED_PLAN_SETTINGS.items()]
+# The switch as a condition inside a statement (a scalar subquery: evaluated once per statement,
+# not per row), and as a statement of its own without parameters (it travels with BEGIN).
+_CACHED_PLANS_AFTER = "(SELECT " + " || ".join(_SET_CACHED) + ") IS NOT NULL"
+CACHED_PLANS = "SELECT " + ", ".join(_SET_CACHED)
 _LOCK_BALANCES = _LOCK_BALANCES_SQL.format(then="")
 _LOCK_BALANCES_THEN_CACHED = _LOCK_BALANCES_SQL.format(then=f" AND {_CACHED_PLANS_AFTER}")
-# The same switch as a statement of its own, without parameters (it travels with BEGIN).
-CACHED_PLANS = "SELECT " + ", ".join(
-    f"set_config('{name}', '{cached}', true)" for name, (cached, _) in _CACHED_PLAN_SETTINGS.items()
-)
 _PLAN_PER_CALL = "; ".join(f"SET LOCAL {name} = {own}" for name, (_, own) in _CACHED_PLAN_SETTINGS.items())
 _WRITE_CHANGES = (
     f"WITH {_ctes(_CHANGES)},\n"
