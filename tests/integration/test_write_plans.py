@@ -21,8 +21,10 @@ async def test_the_journal_statements_cached_plan_uses_keys_on_an_empty_database
             # transaction to cached plans without hash or merge joins.
             await posting.write_changes(conn, transactions=[], operations=[], balances=[], statuses=[], chains=[])
             settings = [await conn.fetchval(f"SHOW {name}") for name in ("plan_cache_mode", "enable_hashjoin")]
-            await conn.execute(f"PREPARE journal_writes(jsonb, jsonb, jsonb) AS {posting._WRITE_JOURNAL}")
-            plan = "\n".join(row[0] for row in await conn.fetch("EXPLAIN EXECUTE journal_writes('[]', '[]', '[]')"))
+            types = posting.JOURNAL_PARAMETER_TYPES
+            await conn.execute(f"PREPARE journal_writes({', '.join(types)}) AS {posting._WRITE_JOURNAL}")
+            empty = ", ".join(["'{}'"] * len(types))
+            plan = "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN EXECUTE journal_writes({empty})"))
         after = await conn.fetchval("SHOW plan_cache_mode")
     finally:
         await conn.close()

@@ -2,9 +2,10 @@
 
 Lock order, the same in every process so that two batches can never deadlock:
 idempotency keys (advisory locks, sorted) -> referenced transactions (sorted) -> balances (sorted by
-id) -> journal heads (sorted). Each table's rows travel as one JSON array (a row is an array of its
-columns), so a batch writes each table with one statement; the double-entry trigger on ``operations``
-checks the whole statement.
+id) -> journal heads (sorted). Each table's rows travel as one parameter, a JSON array (a row is an
+array of its columns), or for the journal statement's tables of scalar columns one typed array per
+column; a batch writes each table with one statement, and the double-entry trigger on
+``operations`` checks the whole statement.
 """
 
 from __future__ import annotations
@@ -299,9 +300,28 @@ def _rows_of(param: int, columns: Sequence[tuple[str, str]]) -> str:
     return f"SELECT {values} FROM jsonb_array_elements(${param}::jsonb) AS e"
 
 
-def _insert(table: str, columns: Sequence[tuple[str, str]], param: int, suffix: str = "") -> str:
+def _columns_of(first: int, columns: Sequence[tuple[str, str]]) -> str:
+    """A SELECT of rows passed column by column, one typed array each, as parameters ``first``,
+    ``first + 1``, ...: for tables of scalar columns. Nothing is parsed as JSON: a journal row's
+    payload, ~2.5 kB of JSON text, would travel as an escaped JSON string inside the array
+    (inserting 500 journal rows: ~31 µs a row that way, ~15 this way, measured)."""
+    arrays = ", ".join(f"${first + i}::{kind}[]" for i, (_, kind) in enumerate(columns))
+    return f"SELECT * FROM unnest({arrays})"
+
+
+def by_column(rows: Sequence[Sequence[Any]], columns: Sequence[tuple[str, str]]) -> list[Sequence[Any]]:
+    """``rows`` as the arguments of ``_columns_of``: one sequence per column."""
+    return list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+
+
+def _insert(
+    table: str, columns: Sequence[tuple[str, str]], param: int, suffix: str = "", *, by_columns: bool = False
+) -> str:
+    """``INSERT INTO table`` of the rows in parameter ``param`` (``_rows_of``), or ``by_columns``
+    in parameters ``param``, ``param + 1``, ... (``_columns_of``)."""
     names = ", ".join(name for name, _ in columns)
-    return f"INSERT INTO {table} ({names}) {_rows_of(param, columns)} {suffix}"
+    rows = _columns_of(param, columns) if by_columns else _rows_of(param, columns)
+    return f"INSERT INTO {table} ({names}) {rows} {suffix}"
 
 
 BALANCE_COLUMNS = (
@@ -338,18 +358,23 @@ def _update(table: str, columns: Sequence[tuple[str, str]], keys: int, param: in
     return f"UPDATE {table} target SET {sets} FROM ({_rows_of(param, columns)}) AS u({names}) WHERE {match}"
 
 
-def _move_heads(param: int) -> str:
-    return _update("journal_heads", HEAD_COLUMNS, 2, param, "seq = u.seq, hash = u.hash")
+def _move_heads(first: int) -> str:
+    """Moved journal heads, in parameters ``first`` to ``first + 3`` (``_columns_of``)."""
+    names = ", ".join(name for name, _ in HEAD_COLUMNS)
+    return (
+        f"UPDATE journal_heads target SET seq = u.seq, hash = u.hash FROM ({_columns_of(first, HEAD_COLUMNS)}) "
+        f"AS u({names}) WHERE target.organization_id = u.organization_id AND target.ledger_id = u.ledger_id"
+    )
 
 
-_INSERT_JOURNAL = _insert("journal", JOURNAL_COLUMNS, 1)
+_INSERT_JOURNAL = _insert("journal", JOURNAL_COLUMNS, 1, by_columns=True)
 _MOVE_HEADS = _move_heads(1)
 
 
 async def insert_journal(conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]) -> None:
     """Journal rows in ``JOURNAL_COLUMNS`` order."""
     if rows:
-        await conn.execute(_INSERT_JOURNAL, rows)
+        await conn.execute(_INSERT_JOURNAL, *by_column(rows, JOURNAL_COLUMNS))
 
 
 _LOCK_HEADS = """INSERT INTO journal_heads AS h (organization_id, ledger_id, seq, hash)
@@ -375,7 +400,7 @@ def _heads(rows: Sequence[asyncpg.Record]) -> dict[LedgerKey, tuple[int, bytes]]
 
 async def move_journal_heads(conn: asyncpg.Connection, heads: dict[LedgerKey, tuple[int, bytes]]) -> None:
     if heads:
-        await conn.execute(_MOVE_HEADS, _head_rows(heads))
+        await conn.execute(_MOVE_HEADS, *by_column(_head_rows(heads), HEAD_COLUMNS))
 
 
 def _head_rows(heads: dict[LedgerKey, tuple[int, bytes]]) -> list[tuple[UUID, UUID, int, bytes]]:
@@ -416,7 +441,7 @@ _CHANGES = {
 # ledger waits for, are held from the end of this statement to the commit.
 # The journal statement that follows only inserts, and updates the journal heads through their
 # primary key, their only index: its plan cannot depend on its arguments (each table's rows arrive
-# as one JSON array, counted as 100 rows whatever it holds), so it runs a cached generic plan
+# as arrays, whose unnest is counted as 100 rows whatever they hold), so it runs a cached generic plan
 # instead of being planned per call (the connection's ``force_custom_plan``). The switch lasts
 # until COMMIT or ROLLBACK (``set_config(..., true)``) and turns hash joins, merge joins and
 # sequential scans off: a cached plan sees its tables as they were when it was made, and on a new
@@ -442,12 +467,19 @@ _WRITE_CHANGES = (
     f"h AS ({_LOCK_HEADS.format(o=5, l=6, where='WHERE ' + _written(_CHANGES))})\n"
     f"SELECT * FROM h WHERE {_CACHED_PLANS_AFTER}"
 )
+# The journal statement's tables, in the order of its parameters: each column its own typed array.
+_JOURNAL_TABLES = (IDEMPOTENCY_COLUMNS, JOURNAL_COLUMNS, HEAD_COLUMNS)
+_JOURNAL_FIRST = [1 + sum(len(t) for t in _JOURNAL_TABLES[:i]) for i in range(len(_JOURNAL_TABLES))]
 _JOURNAL_WRITES = {
-    "i": _insert("idempotency_keys", IDEMPOTENCY_COLUMNS, 1, _UPSERT_IDEMPOTENCY_SUFFIX),
-    "j": _insert("journal", JOURNAL_COLUMNS, 2),
-    "h": _move_heads(3),
+    "i": _insert(
+        "idempotency_keys", IDEMPOTENCY_COLUMNS, _JOURNAL_FIRST[0], _UPSERT_IDEMPOTENCY_SUFFIX, by_columns=True
+    ),
+    "j": _insert("journal", JOURNAL_COLUMNS, _JOURNAL_FIRST[1], by_columns=True),
+    "h": _move_heads(_JOURNAL_FIRST[2]),
 }
 _WRITE_JOURNAL = f"WITH {_ctes(_JOURNAL_WRITES)}\nSELECT {_written(_JOURNAL_WRITES)}"
+# Its parameters' types, in order (for PREPARE).
+JOURNAL_PARAMETER_TYPES = [f"{kind}[]" for table in _JOURNAL_TABLES for _, kind in table]
 
 
 async def write_changes(
@@ -486,4 +518,9 @@ async def write_journal(
 ) -> None:
     """What follows the journal heads' lock, in one statement: the journal rows, the moved heads
     and the idempotency records (which point at journal rows)."""
-    await conn.execute(_WRITE_JOURNAL, idempotency, journal, _head_rows(heads))
+    await conn.execute(
+        _WRITE_JOURNAL,
+        *by_column(idempotency, IDEMPOTENCY_COLUMNS),
+        *by_column(journal, JOURNAL_COLUMNS),
+        *by_column(_head_rows(heads), HEAD_COLUMNS),
+    )
