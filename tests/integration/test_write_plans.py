@@ -17,9 +17,10 @@ async def test_the_journal_statements_cached_plan_uses_keys_on_an_empty_database
     try:
         await init_connection(conn)
         async with conn.transaction():
-            # The money-changes statement (here with nothing to write) switches the rest of the
-            # transaction to cached plans without hash or merge joins.
-            await posting.write_changes(conn, transactions=[], operations=[], balances=[], statuses=[], chains=[])
+            # A batch's last money-changes statement (here with nothing to write, for one new chain)
+            # switches the rest of the transaction to cached plans without hash or merge joins.
+            chain = (uuid.uuid4(), uuid.uuid4())
+            await posting.write_changes(conn, transactions=[], operations=[], balances=[], statuses=[], chains=[chain])
             settings = [await conn.fetchval(f"SHOW {name}") for name in ("plan_cache_mode", "enable_hashjoin")]
             types = posting.JOURNAL_PARAMETER_TYPES
             await conn.execute(f"PREPARE journal_writes({', '.join(types)}) AS {posting._WRITE_JOURNAL}")
@@ -32,6 +33,21 @@ async def test_the_journal_statements_cached_plan_uses_keys_on_an_empty_database
     assert after == "force_custom_plan"
     assert "journal_heads_pkey" in plan, plan
     assert "Seq Scan" not in plan and "Hash Join" not in plan and "Merge Join" not in plan, plan
+
+
+async def test_a_chunks_money_changes_leave_the_next_statements_planned_per_call(own_database_url):
+    """On a new database a large batch's chunks are written one statement after another: one
+    before the last may not switch the transaction to cached plans, which the next chunk's money
+    changes cannot run yet (made without statistics, they reach balances through the wrong index)."""
+    conn = await asyncpg.connect(own_database_url, server_settings=WRITER_SETTINGS)
+    try:
+        await init_connection(conn)
+        async with conn.transaction():
+            await posting.write_changes(conn, transactions=[], operations=[], balances=[], statuses=[], chains=[])
+            settings = [await conn.fetchval(f"SHOW {name}") for name in ("plan_cache_mode", "enable_hashjoin")]
+    finally:
+        await conn.close()
+    assert settings == ["force_custom_plan", "on"]
 
 
 async def test_the_money_changes_cached_plan_waits_for_statistics_then_uses_keys(own_client, own_database_url):

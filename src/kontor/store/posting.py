@@ -467,6 +467,10 @@ _WRITE_CHANGES = (
     f"h AS ({_LOCK_HEADS.format(o=5, l=6, where='WHERE ' + _written(_CHANGES))})\n"
     f"SELECT * FROM h WHERE {_CACHED_PLANS_AFTER}"
 )
+# A large batch's chunks before its last statement write their changes only: they neither lock
+# the heads nor switch the transaction to cached plans, which the next chunk's money changes may
+# not run yet (``plans_cacheable``; the switch is for the journal statement after the last).
+_WRITE_CHUNK = f"WITH {_ctes(_CHANGES)}\nSELECT {_written(_CHANGES)}"
 # The journal statement's tables, in the order of its parameters: each column its own typed array.
 _JOURNAL_TABLES = (IDEMPOTENCY_COLUMNS, JOURNAL_COLUMNS, HEAD_COLUMNS)
 _JOURNAL_FIRST = [1 + sum(len(t) for t in _JOURNAL_TABLES[:i]) for i in range(len(_JOURNAL_TABLES))]
@@ -496,6 +500,9 @@ async def write_changes(
     and settled statuses (``STATUS_COLUMNS``); then it locks the heads of ``chains`` and returns
     them, as ``lock_journal_heads`` does. Each table's rows travel as one JSON array of rows in its
     columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
+    if not chains:  # a chunk before the last (or a batch with no events): nothing to lock or switch
+        await conn.execute(_WRITE_CHUNK, transactions, operations, balances, statuses)
+        return {}
     ordered = sorted(set(chains))
     rows = await conn.fetch(
         _WRITE_CHANGES,
