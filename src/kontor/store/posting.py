@@ -351,20 +351,20 @@ _UPSERT_IDEMPOTENCY_SUFFIX = (
 )
 
 
-def _update(table: str, columns: Sequence[tuple[str, str]], keys: int, param: int, sets: str) -> str:
-    """``UPDATE table`` from rows whose first ``keys`` columns are the key; ``sets`` reads them as ``u``."""
+def _update(
+    table: str, columns: Sequence[tuple[str, str]], keys: int, param: int, sets: str, *, by_columns: bool = False
+) -> str:
+    """``UPDATE table`` from rows whose first ``keys`` columns are the key; ``sets`` reads them as
+    ``u``. The rows are in parameter ``param`` or, ``by_columns``, from ``param`` on (as ``_insert``)."""
     names = ", ".join(name for name, _ in columns)
     match = " AND ".join(f"target.{name} = u.{name}" for name, _ in columns[:keys])
-    return f"UPDATE {table} target SET {sets} FROM ({_rows_of(param, columns)}) AS u({names}) WHERE {match}"
+    rows = _columns_of(param, columns) if by_columns else _rows_of(param, columns)
+    return f"UPDATE {table} target SET {sets} FROM ({rows}) AS u({names}) WHERE {match}"
 
 
 def _move_heads(first: int) -> str:
-    """Moved journal heads, in parameters ``first`` to ``first + 3`` (``_columns_of``)."""
-    names = ", ".join(name for name, _ in HEAD_COLUMNS)
-    return (
-        f"UPDATE journal_heads target SET seq = u.seq, hash = u.hash FROM ({_columns_of(first, HEAD_COLUMNS)}) "
-        f"AS u({names}) WHERE target.organization_id = u.organization_id AND target.ledger_id = u.ledger_id"
-    )
+    """Moved journal heads, in parameters ``first`` to ``first + 3``."""
+    return _update("journal_heads", HEAD_COLUMNS, 2, first, "seq = u.seq, hash = u.hash", by_columns=True)
 
 
 _INSERT_JOURNAL = _insert("journal", JOURNAL_COLUMNS, 1, by_columns=True)
@@ -498,7 +498,8 @@ async def write_changes(
     """A batch's money changes, in one statement: new transactions, all their operations (so the
     double-entry trigger sees the whole batch), each touched balance once (``BALANCE_COLUMNS``)
     and settled statuses (``STATUS_COLUMNS``); then it locks the heads of ``chains`` and returns
-    them, as ``lock_journal_heads`` does. Each table's rows travel as one JSON array of rows in its
+    them, as ``lock_journal_heads`` does (with no chains, a chunk before a batch's last, it only
+    writes: no heads, and no switch to cached plans). Each table's rows travel as one JSON array of rows in its
     columns' order: encoded in C by msgspec, where typed arrays cost ~1 µs per numeric value."""
     if not chains:  # a chunk before the last (or a batch with no events): nothing to lock or switch
         await conn.execute(_WRITE_CHUNK, transactions, operations, balances, statuses)
